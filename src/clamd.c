@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "clamd.h"
+#include "log.h"
+
+int
+clamd_read_reply(int fd, struct reply *r, ms_t deadline, struct why *w)
+{
+	char buf[512];
+
+	while (!r->done) {
+		size_t used;
+		ssize_t n = io_read(fd, buf, sizeof(buf), deadline);
+		int st;
+
+		if (n < 0)
+			return errno == ETIMEDOUT ?
+			    why_set(w, "no reply from clamd before the deadline") :
+			    why_errno(w, errno, "reading the reply");
+		if (n == 0)
+			return r->len == 0 ?
+			    why_set(w, "clamd closed the connection without a reply") :
+			    why_set(w, "clamd closed the connection in the middle "
+				"of its reply");
+		log_traffic("<-", buf, (size_t)n);
+		st = reply_feed(r, buf, (size_t)n, &used);
+		if (st < 0)
+			return why_set(w, "reply longer than %d bytes", REPLY_MAX);
+	}
+	return 0;
+}
+
+int
+clamd_command(int fd, const char *cmd, struct reply *r, ms_t deadline,
+    struct why *w)
+{
+	char buf[64];
+	size_t n = strlen(cmd);
+
+	if (n + 2 > sizeof(buf))
+		return why_set(w, "command too long");
+	buf[0] = 'z';
+	memcpy(buf + 1, cmd, n + 1);
+	log_traffic("->", buf, n + 2);
+	if (io_write_all(fd, buf, n + 2, deadline) < 0)
+		return why_errno(w, errno, "sending z%s", cmd);
+	reply_init(r);
+	return clamd_read_reply(fd, r, deadline, w);
+}
+
+/*
+ * early: the socket became readable, or a write failed, while we sent: clamd
+ * answered before the end (size limit) and may have closed.  Read what it
+ * said within a short grace.  Returns CLAMD_SENT_EARLY_REPLY or -1.
+ */
+static int
+early(int fd, struct reply *r, ms_t deadline, int werr, struct why *w)
+{
+	struct why ignored;
+	ms_t grace = io_min(deadline, io_after(1000));
+
+	if (clamd_read_reply(fd, r, grace, &ignored) == 0)
+		return CLAMD_SENT_EARLY_REPLY;
+	if (werr != 0)
+		return why_errno(w, werr, "connection lost while sending");
+	return why_set(w, "clamd closed the connection while we were sending");
+}
+
+int
+clamd_send(int cfd, int dfd, int framed, struct input *in, struct ring *r,
+    unsigned chunk, int stop_over, ms_t deadline, struct reply *rep,
+    uint64_t *sent, struct why *w)
+{
+	unsigned char hdr[4];
+	size_t hlen = framed ? sizeof(hdr) : 0;
+	size_t clen = 0, coff = 0;	/* current chunk: data length, wire bytes sent */
+	int in_chunk = 0, end = 0;
+
+	/* A chunk is taken whole from the ring: it cannot be larger. */
+	if (chunk > r->cap)
+		chunk = (unsigned)r->cap;
+	*sent = 0;
+	reply_init(rep);
+	for (;;) {
+		struct pollfd pf[3];
+		int complete, want_read, want_write, np, rr, di = -1;
+
+		if (stop_over && input_over(in))
+			return CLAMD_SENT_OVERSIZE;
+		complete = in->eof || (!stop_over && in->limit != 0 &&
+		    in->total >= in->limit);
+		if (!in_chunk && !end) {
+			size_t u = ring_unsent(r);
+
+			/* Raw bytes need no framing: send what there is. */
+			if (u >= chunk || (u > 0 && (complete || !framed))) {
+				clen = u < chunk ? u : chunk;
+				in_chunk = 1;
+			} else if (complete) {
+				if (!framed)
+					return CLAMD_SENT_ALL;
+				clen = 0;
+				in_chunk = 1;
+				end = 1;
+			}
+			if (in_chunk) {
+				hdr[0] = (unsigned char)(clen >> 24);
+				hdr[1] = (unsigned char)(clen >> 16);
+				hdr[2] = (unsigned char)(clen >> 8);
+				hdr[3] = (unsigned char)clen;
+				coff = 0;
+			}
+		}
+		want_write = in_chunk;
+		want_read = !complete && !(in_chunk && ring_unsent(r) >= chunk);
+		if (want_read) {
+			size_t space;
+
+			ring_space(r, &space);
+			if (space == 0 && !(in->limit != 0 &&
+			    in->total >= in->limit))
+				want_read = 0;
+		}
+
+		/* A regular file is always readable: read it at once. */
+		if (want_read && in->is_regular) {
+			if (input_fill(in, r, deadline, w) < 0)
+				return -1;
+			continue;
+		}
+		np = 0;
+		pf[np].fd = cfd;
+		pf[np].events = POLLIN;
+		pf[np++].revents = 0;
+		if (want_write && dfd == cfd) {
+			pf[0].events |= POLLOUT;
+			di = 0;
+		} else if (want_write) {
+			pf[np].fd = dfd;
+			pf[np].events = POLLOUT;
+			pf[np].revents = 0;
+			di = np++;
+		}
+		if (want_read) {
+			pf[np].fd = in->fd;
+			pf[np].events = POLLIN;
+			pf[np++].revents = 0;
+		}
+		if (!want_read && !want_write)
+			return why_set(w, "internal error: nothing to wait for");
+		rr = io_poll(pf, (nfds_t)np, deadline);
+		if (rr < 0)
+			return why_errno(w, errno, "poll");
+		if (rr == 0)
+			return why_set(w, in_chunk || !want_read ?
+			    "timed out sending to clamd" :
+			    "timed out waiting for the message");
+		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR))
+			return early(cfd, rep, deadline, 0, w);
+		if (want_read && pf[np - 1].revents != 0) {
+			if (input_fill(in, r, deadline, w) < 0)
+				return -1;
+		}
+		/* A failed data connection shows as POLLERR/POLLHUP alone. */
+		if (di >= 0 &&
+		    (pf[di].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
+			struct iovec iov[3];
+			int n = 0;
+			ssize_t k;
+			size_t dsent = coff > hlen ? coff - hlen : 0;
+
+			if (coff < hlen) {
+				iov[n].iov_base = hdr + coff;
+				iov[n++].iov_len = hlen - coff;
+			}
+			if (clen > dsent) {
+				struct iovec d[2];
+
+				ring_peek(r, d, clen - dsent);
+				iov[n++] = d[0];
+				if (d[1].iov_len != 0)
+					iov[n++] = d[1];
+			}
+			k = writev(dfd, iov, n);
+			if (k < 0) {
+				if (errno == EINTR || errno == EAGAIN)
+					continue;
+				return early(cfd, rep, deadline, errno, w);
+			}
+			if ((size_t)k > 0) {
+				size_t h = coff < hlen ? hlen - coff : 0;
+				size_t d = (size_t)k > h ? (size_t)k - h : 0;
+
+				ring_consume(r, d);
+				*sent += d;
+				coff += (size_t)k;
+			}
+			if (coff == hlen + clen) {
+				if (framed && log_level() >= 2)
+					log_step("-> chunk of %zu bytes", clen);
+				in_chunk = 0;
+				if (end)
+					return CLAMD_SENT_ALL;
+			}
+		}
+	}
+}
+
+int
+clamd_instream_send(int fd, struct input *in, struct ring *r, unsigned chunk,
+    int stop_over, ms_t deadline, struct reply *rep, uint64_t *sent,
+    struct why *w)
+{
+	return clamd_send(fd, fd, 1, in, r, chunk, stop_over, deadline, rep,
+	    sent, w);
+}
+
+int
+clamd_fildes_send(int fd, int file_fd, ms_t deadline, struct why *w)
+{
+	static const char cmd[] = "zFILDES";
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr m;
+	struct iovec iov;
+	struct cmsghdr *c;
+	char byte = 0;
+
+	log_traffic("->", cmd, sizeof(cmd));
+	if (io_write_all(fd, cmd, sizeof(cmd), deadline) < 0)
+		return why_errno(w, errno, "sending zFILDES");
+	memset(&m, 0, sizeof(m));
+	memset(&u, 0, sizeof(u));
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = sizeof(u.buf);
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &file_fd, sizeof(int));
+	for (;;) {
+		ssize_t k = sendmsg(fd, &m, MSG_NOSIGNAL);
+		int r;
+
+		if (k == 1)
+			return 0;
+		if (k < 0 && errno != EAGAIN && errno != EINTR)
+			return why_errno(w, errno, "passing the descriptor");
+		r = io_wait(fd, POLLOUT, deadline);
+		if (r <= 0)
+			return r == 0 ? why_set(w, "timed out passing the "
+			    "descriptor") : why_errno(w, errno, "poll");
+	}
+}

@@ -1,0 +1,1218 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The configuration file: SPEC §2 (INI, parsed by the system's inih) and
+ * §2.1 (Sun Messaging Server option files).
+ *
+ * inih is used as packaged, with its default knobs: a 200-byte line
+ * buffer, ';' comments inline after a blank, indented lines continuing the
+ * value above, no handler call for a section without keys.  It hides what
+ * must be errors here, so every raw line first goes through conf_reader(),
+ * which counts lines, rejects long lines and NUL bytes, checks section
+ * headers and tells the handler whether the line continues the previous
+ * key.  The handler then works from a table of (section, name).
+ *
+ * Rules beyond SPEC §2, for the README:
+ * - a line holds at most LINE_MAX_CONTENT (198) bytes besides its "\n" or
+ *   "\r\n": what inih reads whole into its buffer, in every version;
+ * - numbers are unsigned decimal, without sign, blanks or junk; sizes
+ *   (chunk_size, buffer_size, max_size, MAXMESSAGESIZE) take a K, M or G
+ *   suffix, either case, for KiB, MiB, GiB;
+ * - enum and boolean values are case-insensitive; booleans are yes/no,
+ *   true/false, on/off, 1/0;
+ * - a continuation line joins its value to the key's with one space and the
+ *   whole is checked again; for [clamd] server it is one more list;
+ * - [clamd] server and [socks] server: HOST, HOST:PORT, [IPV6]:PORT, [IPV6]
+ *   or a bare IPv6 literal (no port: more than one ':'); [clamd] server also
+ *   unix:/absolute/path; a SOCKS server without port uses 1080;
+ * - [verdict] output: "-", "fd:N" with N 0..65535, or a path (write
+ *   "./fd:x" for a file named so);
+ * - a file without any section header but with at least one option line
+ *   is a Sun option file; an empty one is read as INI (and lacks a server).
+ */
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* inih's buffer must also hold the "\n" and the terminating NUL. */
+#define LINE_MAX_CONTENT (INI_MAX_LINE - 2)
+
+#define SIZE_MAX_SIZE	((uint64_t)1 << 62)
+#define SOCKS_PORT	1080
+#define SHOWN_MAX	40	/* bytes of a bad value quoted in a message */
+
+enum section { SEC_NONE, SEC_CLAMD, SEC_SOCKS, SEC_MESSAGE, SEC_VERDICT,
+	SEC_LOG, SEC_SUN };
+
+static const char *const section_names[] = {
+	"", "clamd", "socks", "message", "verdict", "log"
+};
+
+enum type {
+	T_UINT,		/* decimal number in [min, max] */
+	T_SIZE,		/* the same, with a K, M or G suffix */
+	T_ENUM,		/* one of names[]; stores the index */
+	T_BOOL,
+	T_STR,		/* at most max bytes at off */
+	T_IDENT,	/* printable, no blanks, at most max bytes at off */
+	T_OUTPUT,	/* "-", "fd:N" or a path, at off */
+	T_SERVERS,	/* [clamd] server: a list, repeatable */
+	T_PROXY,	/* [socks] server */
+	T_HOST		/* Sun HOST and SOCKS_HOST: a host, no port */
+};
+
+enum kid {
+	K_SERVER, K_PORT, K_PROTOCOL, K_BALANCE, K_STATE_FILE, K_RETRY_DEAD,
+	K_CONNECT_TIMEOUT, K_TIMEOUT, K_CHUNK_SIZE, K_MAX_PINGS,
+	K_PING_INTERVAL, K_PROXY, K_SOCKS_VERSION, K_SOCKS_USER, K_SOCKS_PASS,
+	K_REMOTE_DNS, K_BUFFER_SIZE, K_MAX_SIZE, K_ON_OVERSIZE, K_MODE,
+	K_FIELD, K_VERDICT, K_FORMAT, K_OUTPUT, K_ON_ERROR, K_DEBUG, K_SYSLOG,
+	K_IDENT, K_SUN_HOST, K_SOCKS_HOST, K_SOCKS_PORT, K_COUNT
+};
+
+static const char *const protocols[] = { "instream", "fildes", "stream",
+	NULL };
+static const char *const balances[] = { "round-robin", "failover", NULL };
+static const char *const versions[] = { "5", "4a", NULL };
+static const char *const oversizes[] = { "truncate", "accept", "reject",
+	"tempfail", NULL };
+static const char *const formats[] = { "line", "james", "milter", "shell",
+	NULL };
+static const char *const on_errors[] = { "tempfail", "accept", NULL };
+
+struct key {
+	enum section sec;
+	const char *name;
+	enum kid id;
+	enum type type;
+	uint64_t min, max;		/* numbers; strings: max is the length */
+	const char *const *names;	/* T_ENUM */
+	size_t off;			/* T_STR, T_IDENT, T_OUTPUT */
+};
+
+#define NUM(s, n, id, t, lo, hi) { s, n, id, t, lo, hi, NULL, 0 }
+#define ENUM(s, n, id, v) { s, n, id, T_ENUM, 0, 0, v, 0 }
+#define STR(s, n, id, t, f) \
+	{ s, n, id, t, 0, sizeof(((struct conf *)0)->f) - 1, NULL, \
+	    offsetof(struct conf, f) }
+#define OTHER(s, n, id, t) { s, n, id, t, 0, 0, NULL, 0 }
+
+static const struct key keys[] = {
+	OTHER(SEC_CLAMD, "server", K_SERVER, T_SERVERS),
+	NUM(SEC_CLAMD, "port", K_PORT, T_UINT, 1, 65535),
+	ENUM(SEC_CLAMD, "protocol", K_PROTOCOL, protocols),
+	ENUM(SEC_CLAMD, "balance", K_BALANCE, balances),
+	STR(SEC_CLAMD, "state_file", K_STATE_FILE, T_STR, state_file),
+	NUM(SEC_CLAMD, "retry_dead_s", K_RETRY_DEAD, T_UINT, 0, 86400),
+	NUM(SEC_CLAMD, "connect_timeout_ms", K_CONNECT_TIMEOUT, T_UINT, 1,
+	    3600000),
+	NUM(SEC_CLAMD, "timeout_ms", K_TIMEOUT, T_UINT, 1, 86400000),
+	NUM(SEC_CLAMD, "chunk_size", K_CHUNK_SIZE, T_SIZE, 1024, 1048576),
+	NUM(SEC_CLAMD, "max_pings", K_MAX_PINGS, T_UINT, 1, 100000),
+	NUM(SEC_CLAMD, "ping_interval_ms", K_PING_INTERVAL, T_UINT, 0,
+	    3600000),
+
+	OTHER(SEC_SOCKS, "server", K_PROXY, T_PROXY),
+	ENUM(SEC_SOCKS, "version", K_SOCKS_VERSION, versions),
+	STR(SEC_SOCKS, "username", K_SOCKS_USER, T_STR, socks_user),
+	STR(SEC_SOCKS, "password", K_SOCKS_PASS, T_STR, socks_pass),
+	NUM(SEC_SOCKS, "remote_dns", K_REMOTE_DNS, T_BOOL, 0, 1),
+
+	NUM(SEC_MESSAGE, "buffer_size", K_BUFFER_SIZE, T_SIZE, 4096,
+	    16777216),
+	NUM(SEC_MESSAGE, "max_size", K_MAX_SIZE, T_SIZE, 0, SIZE_MAX_SIZE),
+	ENUM(SEC_MESSAGE, "on_oversize", K_ON_OVERSIZE, oversizes),
+
+	NUM(SEC_VERDICT, "mode", K_MODE, T_UINT, 0, 3),
+	STR(SEC_VERDICT, "field", K_FIELD, T_STR, field),
+	STR(SEC_VERDICT, "verdict", K_VERDICT, T_STR, verdict),
+	ENUM(SEC_VERDICT, "format", K_FORMAT, formats),
+	STR(SEC_VERDICT, "output", K_OUTPUT, T_OUTPUT, output),
+	ENUM(SEC_VERDICT, "on_error", K_ON_ERROR, on_errors),
+
+	NUM(SEC_LOG, "debug", K_DEBUG, T_UINT, 0, 2),
+	NUM(SEC_LOG, "syslog", K_SYSLOG, T_BOOL, 0, 1),
+	STR(SEC_LOG, "ident", K_IDENT, T_IDENT, ident),
+
+	OTHER(SEC_SUN, "HOST", K_SUN_HOST, T_HOST),
+	NUM(SEC_SUN, "PORT", K_PORT, T_UINT, 1, 65535),
+	NUM(SEC_SUN, "DEBUG", K_DEBUG, T_UINT, 0, 2),
+	STR(SEC_SUN, "FIELD", K_FIELD, T_STR, field),
+	NUM(SEC_SUN, "MAXMESSAGESIZE", K_MAX_SIZE, T_SIZE, 0, SIZE_MAX_SIZE),
+	NUM(SEC_SUN, "MODE", K_MODE, T_UINT, 0, 3),
+	STR(SEC_SUN, "VERDICT", K_VERDICT, T_STR, verdict),
+	OTHER(SEC_SUN, "SOCKS_HOST", K_SOCKS_HOST, T_HOST),
+	NUM(SEC_SUN, "SOCKS_PORT", K_SOCKS_PORT, T_UINT, 1, 65535),
+};
+
+/* The state of one read, shared by conf_reader() and conf_handler(). */
+struct parse {
+	struct conf *c;
+	FILE *f;
+	const char *name;		/* of the file, for messages */
+	struct why *w;
+	int failed;			/* w holds the first error */
+	int sun;			/* §2.1 option file */
+	unsigned lineno;		/* of the line inih works on */
+	enum section section;
+	int prev_name;			/* inih would continue a key */
+	int cont;			/* this line continues p->last */
+	const struct key *last;		/* key of the last key line */
+	unsigned seen[K_COUNT];		/* line where each key was first set */
+	char acc[PATH_MAX + 2];		/* the key's value, lines joined */
+	size_t acclen;
+	char contval[LINE_MAX_CONTENT + 1];
+	int nul, toolong;		/* of the raw line */
+	size_t rawlen;
+	char raw[LINE_MAX_CONTENT + 5];	/* + BOM, '\r' and NUL */
+};
+
+static int fail(struct parse *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+static int at(struct why *, const char *, unsigned, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* at: "FILE:LINE: what", or "FILE: what" when line is 0. */
+static int
+at(struct why *w, const char *file, unsigned line, const char *fmt, ...)
+{
+	char msg[WHY_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
+	va_end(ap);
+	if (line != 0)
+		return why_set(w, "%s:%u: %s", file, line, msg);
+	return why_set(w, "%s: %s", file, msg);
+}
+
+/* fail: record the first error, at the current line.  Returns -1. */
+static int
+fail(struct parse *p, const char *fmt, ...)
+{
+	char msg[WHY_MAX];
+	va_list ap;
+
+	if (p->failed)
+		return -1;
+	p->failed = 1;
+	va_start(ap, fmt);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
+	va_end(ap);
+	return at(p->w, p->name, p->lineno, "%s", msg);
+}
+
+/* is_blank: isspace() of the C locale, which inih uses. */
+static int
+is_blank(int ch)
+{
+	return ch == ' ' || (ch >= '\t' && ch <= '\r');
+}
+
+static const char *
+skip_blanks(const char *s)
+{
+	while (is_blank((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/*
+ * find_delim: the first of chars in s, or the start of an inline comment
+ * (';' after a blank), or the end: where inih stops.
+ */
+static const char *
+find_delim(const char *s, const char *chars)
+{
+	int was_blank = 0;
+
+	for (; *s != '\0'; s++) {
+		if (chars != NULL && strchr(chars, *s) != NULL)
+			break;
+		if (was_blank && *s == ';')
+			break;
+		was_blank = is_blank((unsigned char)*s);
+	}
+	return s;
+}
+
+/*
+ * shown: s[0..len) fit to quote in a message: at most SHOWN_MAX bytes,
+ * anything but printable ASCII as '?'.
+ */
+static const char *
+shown(char *buf, size_t size, const char *s, size_t len)
+{
+	size_t i, n = len > SHOWN_MAX ? SHOWN_MAX : len;
+
+	if (size < SHOWN_MAX + 4)
+		return "";
+	for (i = 0; i < n; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	if (n < len) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static int
+has_control(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') ||
+		    s[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
+/*
+ * parse_num: s[0..len) as an unsigned decimal number: digits only, no sign,
+ * no blanks; with suffixes, one K, M or G (either case) after the digits
+ * multiplies by 2^10, 2^20, 2^30.  Returns 0, -1 when it is not such a
+ * number, or -2 when it is outside [min, max] (overflow included).
+ */
+static int
+parse_num(const char *s, size_t len, int suffixes, uint64_t min,
+    uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0, mul = 1;
+	size_t i = 0;
+	int over = 0;
+
+	if (len == 0 || s[0] < '0' || s[0] > '9')
+		return -1;
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			over = 1;
+		else
+			v = v * 10 + d;
+	}
+	if (suffixes && i < len) {
+		switch (s[i]) {
+		case 'k':
+		case 'K':
+			mul = (uint64_t)1 << 10;
+			break;
+		case 'm':
+		case 'M':
+			mul = (uint64_t)1 << 20;
+			break;
+		case 'g':
+		case 'G':
+			mul = (uint64_t)1 << 30;
+			break;
+		default:
+			return -1;
+		}
+		i++;
+	}
+	if (i != len)
+		return -1;
+	if (over || v > UINT64_MAX / mul)
+		return -2;
+	v *= mul;
+	if (v < min || v > max)
+		return -2;
+	*out = v;
+	return 0;
+}
+
+static int
+is_ipv6(const char *s, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+
+	if (len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+static int
+is_hostname(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '.' || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/*
+ * parse_server: one server s[0..len), already trimmed, into o:
+ *
+ *	unix:/absolute/path	(allow_unix only)
+ *	[IPV6]:PORT  [IPV6]  IPV6 (more than one ':')
+ *	HOST:PORT  HOST	(a name or an IPv4 address)
+ *
+ * o->port is 0 when no port is given.  key names the setting in messages.
+ */
+static int
+parse_server(struct parse *p, const char *key, const char *s, size_t len,
+    int allow_unix, struct conf_server *o)
+{
+	const char *host = s, *port = NULL, *e;
+	size_t hlen = len, plen = 0, ncolon = 0, i;
+	uint64_t n;
+	char q[SHOWN_MAX + 4];
+
+	memset(o, 0, sizeof(*o));
+	o->line = p->lineno;
+	if (len >= 5 && memcmp(s, "unix:", 5) == 0) {
+		if (!allow_unix)
+			return fail(p, "%s: a SOCKS proxy cannot be a unix: "
+			    "socket", key);
+		s += 5;
+		len -= 5;
+		if (len == 0 || s[0] != '/')
+			return fail(p, "%s: unix socket path must be absolute",
+			    key);
+		if (len > CONF_SUN_PATH_MAX)
+			return fail(p, "%s: unix socket path too long "
+			    "(at most %d bytes)", key, CONF_SUN_PATH_MAX);
+		if (has_control(s, len))
+			return fail(p, "%s: control character in unix socket "
+			    "path", key);
+		o->is_unix = 1;
+		memcpy(o->host, s, len);
+		o->host[len] = '\0';
+		return 0;
+	}
+	if (len > 0 && s[0] == '[') {
+		if ((e = memchr(s, ']', len)) == NULL)
+			return fail(p, "%s: missing ']' after IPv6 address in "
+			    "'%s'", key, shown(q, sizeof(q), s, len));
+		host = s + 1;
+		hlen = (size_t)(e - host);
+		if (e + 1 < s + len) {
+			if (e[1] != ':')
+				return fail(p, "%s: text after ']' in '%s'",
+				    key, shown(q, sizeof(q), s, len));
+			port = e + 2;
+			plen = (size_t)(s + len - port);
+		}
+		if (!is_ipv6(host, hlen))
+			return fail(p, "%s: '%s' is not an IPv6 address", key,
+			    shown(q, sizeof(q), host, hlen));
+	} else {
+		for (i = 0; i < len; i++)
+			if (s[i] == ':')
+				ncolon++;
+		if (ncolon > 1) {
+			if (!is_ipv6(s, len))
+				return fail(p, "%s: '%s' is not an IPv6 "
+				    "address (write [ADDRESS]:PORT)", key,
+				    shown(q, sizeof(q), s, len));
+		} else {
+			if (ncolon == 1) {
+				e = memchr(s, ':', len);
+				hlen = (size_t)(e - s);
+				port = e + 1;
+				plen = (size_t)(s + len - port);
+			}
+			if (hlen > CONF_NAME_MAX)
+				return fail(p, "%s: host name too long "
+				    "(at most %d bytes)", key, CONF_NAME_MAX);
+			if (!is_hostname(s, hlen))
+				return fail(p, "%s: '%s' is not a host name or "
+				    "address", key, shown(q, sizeof(q), s,
+				    hlen));
+		}
+	}
+	if (port != NULL) {
+		if (parse_num(port, plen, 0, 1, 65535, &n) < 0)
+			return fail(p, "%s: '%s' is not a port (1..65535)",
+			    key, shown(q, sizeof(q), port, plen));
+		o->port = (unsigned)n;
+	}
+	memcpy(o->host, host, hlen);
+	o->host[hlen] = '\0';
+	return 0;
+}
+
+/* add_servers: a comma-separated list of [clamd] servers. */
+static int
+add_servers(struct parse *p, const struct key *k, const char *v)
+{
+	struct conf *c = p->c;
+	const char *s = v, *e, *end;
+
+	if (*v == '\0')
+		return fail(p, "%s: empty value", k->name);
+	for (;;) {
+		e = strchr(s, ',');
+		end = e != NULL ? e : s + strlen(s);
+		s = skip_blanks(s);
+		while (end > s && is_blank((unsigned char)end[-1]))
+			end--;
+		if (end == s)
+			return fail(p, "%s: empty entry in list", k->name);
+		if (c->nserver == CONF_SERVERS_MAX)
+			return fail(p, "%s: too many servers (at most %d)",
+			    k->name, CONF_SERVERS_MAX);
+		if (parse_server(p, k->name, s, (size_t)(end - s), 1,
+		    &c->server[c->nserver]) < 0)
+			return -1;
+		c->nserver++;
+		if (e == NULL)
+			return 0;
+		s = e + 1;
+	}
+}
+
+static void
+store(struct conf *c, enum kid id, uint64_t v)
+{
+	switch (id) {
+	case K_PORT:
+		c->port = (unsigned)v;
+		break;
+	case K_PROTOCOL:
+		c->protocol = (enum conf_protocol)v;
+		break;
+	case K_BALANCE:
+		c->balance = (enum conf_balance)v;
+		break;
+	case K_RETRY_DEAD:
+		c->retry_dead_s = (unsigned)v;
+		break;
+	case K_CONNECT_TIMEOUT:
+		c->connect_timeout_ms = (unsigned)v;
+		break;
+	case K_TIMEOUT:
+		c->timeout_ms = (unsigned)v;
+		break;
+	case K_CHUNK_SIZE:
+		c->chunk_size = (unsigned)v;
+		break;
+	case K_MAX_PINGS:
+		c->max_pings = (unsigned)v;
+		break;
+	case K_PING_INTERVAL:
+		c->ping_interval_ms = (unsigned)v;
+		break;
+	case K_SOCKS_VERSION:
+		c->socks_version = v == 0 ? 5 : 4;
+		break;
+	case K_REMOTE_DNS:
+		c->remote_dns = (int)v;
+		break;
+	case K_BUFFER_SIZE:
+		c->buffer_size = v;
+		break;
+	case K_MAX_SIZE:
+		c->max_size = v;
+		break;
+	case K_ON_OVERSIZE:
+		c->on_oversize = (enum conf_oversize)v;
+		break;
+	case K_MODE:
+		c->mode = (int)v;
+		break;
+	case K_FORMAT:
+		c->format = (enum conf_format)v;
+		break;
+	case K_ON_ERROR:
+		c->on_error = (enum conf_on_error)v;
+		break;
+	case K_DEBUG:
+		c->debug = (int)v;
+		break;
+	case K_SYSLOG:
+		c->syslog = (int)v;
+		break;
+	case K_SOCKS_PORT:
+		c->socks_port = (unsigned)v;
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+set_bool(struct parse *p, const struct key *k, const char *v)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	char q[SHOWN_MAX + 4];
+	size_t i;
+
+	for (i = 0; i < nitems(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			store(p->c, k->id, 1);
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			store(p->c, k->id, 0);
+			return 0;
+		}
+	}
+	return fail(p, "%s: '%s' is not a boolean (yes/no, true/false, "
+	    "on/off, 1/0)", k->name, shown(q, sizeof(q), v, strlen(v)));
+}
+
+static int
+set_enum(struct parse *p, const struct key *k, const char *v)
+{
+	char q[SHOWN_MAX + 4], list[128] = "";
+	size_t i, o;
+
+	for (i = 0; k->names[i] != NULL; i++)
+		if (strcasecmp(v, k->names[i]) == 0) {
+			store(p->c, k->id, i);
+			return 0;
+		}
+	for (i = 0; k->names[i] != NULL; i++) {
+		o = strlen(list);
+		snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+		    k->names[i]);
+	}
+	return fail(p, "%s: '%s' is not one of %s", k->name,
+	    shown(q, sizeof(q), v, strlen(v)), list);
+}
+
+static int
+set_num(struct parse *p, const struct key *k, const char *v)
+{
+	char q[SHOWN_MAX + 4];
+	uint64_t n;
+	size_t len = strlen(v);
+	int sz = k->type == T_SIZE;
+
+	if (len == 0)
+		return fail(p, "%s: empty value (%llu..%llu%s)", k->name,
+		    (unsigned long long)k->min, (unsigned long long)k->max,
+		    sz ? ", K/M/G suffix allowed" : "");
+	switch (parse_num(v, len, sz, k->min, k->max, &n)) {
+	case 0:
+		store(p->c, k->id, n);
+		return 0;
+	case -1:
+		return fail(p, "%s: '%s' is not a %s (%llu..%llu%s)", k->name,
+		    shown(q, sizeof(q), v, len), sz ? "size" : "number",
+		    (unsigned long long)k->min, (unsigned long long)k->max,
+		    sz ? ", K/M/G suffix allowed" : "");
+	default:
+		return fail(p, "%s: '%s' is out of range (%llu..%llu)",
+		    k->name, shown(q, sizeof(q), v, len),
+		    (unsigned long long)k->min, (unsigned long long)k->max);
+	}
+}
+
+static int
+set_str(struct parse *p, const struct key *k, const char *v)
+{
+	char *dst = (char *)p->c + k->off, q[SHOWN_MAX + 4];
+	size_t len = strlen(v), i;
+	uint64_t n;
+
+	if (len > k->max)
+		return fail(p, "%s: too long (at most %llu bytes)", k->name,
+		    (unsigned long long)k->max);
+	if (has_control(v, len))
+		return fail(p, "%s: control character in value", k->name);
+	if (k->type == T_IDENT) {
+		if (len == 0)
+			return fail(p, "%s: empty value", k->name);
+		for (i = 0; i < len; i++)
+			if (v[i] <= ' ' || v[i] >= 0x7f)
+				return fail(p, "%s: only printable characters "
+				    "without blanks allowed", k->name);
+	}
+	if (k->type == T_OUTPUT) {
+		if (len == 0)
+			return fail(p, "%s: empty value", k->name);
+		if (strncmp(v, "fd:", 3) == 0 &&
+		    parse_num(v + 3, len - 3, 0, 0, 65535, &n) < 0)
+			return fail(p, "%s: '%s' is not fd:N (N 0..65535)",
+			    k->name, shown(q, sizeof(q), v, len));
+	}
+	memcpy(dst, v, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+/* set_host: Sun HOST or SOCKS_HOST: a host name or address, no port. */
+static int
+set_host(struct parse *p, const struct key *k, const char *v)
+{
+	struct conf_server s;
+
+	if (*v == '\0')
+		return fail(p, "%s: empty value", k->name);
+	if (parse_server(p, k->name, v, strlen(v), 0, &s) < 0)
+		return -1;
+	if (s.port != 0)
+		return fail(p, "%s: a host name or address without port "
+		    "(the port goes in %s)", k->name,
+		    k->id == K_SUN_HOST ? "PORT" : "SOCKS_PORT");
+	if (k->id == K_SUN_HOST) {
+		p->c->server[0] = s;
+		p->c->nserver = 1;
+	} else
+		memcpy(p->c->socks_host, s.host, sizeof(s.host));
+	return 0;
+}
+
+/* set_proxy: [socks] server, HOST:PORT; empty for a direct connection. */
+static int
+set_proxy(struct parse *p, const struct key *k, const char *v)
+{
+	struct conf_server s;
+
+	if (*v == '\0') {
+		p->c->socks_host[0] = '\0';
+		p->c->socks_port = SOCKS_PORT;
+		return 0;
+	}
+	if (parse_server(p, k->name, v, strlen(v), 0, &s) < 0)
+		return -1;
+	memcpy(p->c->socks_host, s.host, sizeof(s.host));
+	p->c->socks_port = s.port != 0 ? s.port : SOCKS_PORT;
+	return 0;
+}
+
+static int
+set_value(struct parse *p, const struct key *k, const char *v)
+{
+	switch (k->type) {
+	case T_UINT:
+	case T_SIZE:
+		return set_num(p, k, v);
+	case T_ENUM:
+		return set_enum(p, k, v);
+	case T_BOOL:
+		return set_bool(p, k, v);
+	case T_STR:
+	case T_IDENT:
+	case T_OUTPUT:
+		return set_str(p, k, v);
+	case T_SERVERS:
+		return add_servers(p, k, v);
+	case T_PROXY:
+		return set_proxy(p, k, v);
+	case T_HOST:
+		return set_host(p, k, v);
+	}
+	return -1;
+}
+
+static const struct key *
+find_key(enum section sec, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(keys); i++)
+		if (keys[i].sec == sec && strcasecmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/*
+ * conf_handler: inih's callback, once per key line and once per
+ * continuation line.  The section comes from conf_reader(), which has
+ * checked it; for a continuation, name and value are recomputed there
+ * (inih versions differ on comments in continuation lines).
+ */
+static int
+conf_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct parse *p = user;
+	const struct key *k;
+	char q[SHOWN_MAX + 4];
+	size_t len;
+
+	(void)section;
+	if (p->failed)
+		return 0;
+	if (p->cont) {
+		if ((k = p->last) == NULL)
+			return 0;
+		if (k->type == T_SERVERS)
+			return add_servers(p, k, p->contval) == 0;
+		len = strlen(p->contval);
+		if (p->acclen > 0 && p->acclen < sizeof(p->acc) - 1)
+			p->acc[p->acclen++] = ' ';
+		if (len > sizeof(p->acc) - 1 - p->acclen)
+			len = sizeof(p->acc) - 1 - p->acclen;
+		memcpy(p->acc + p->acclen, p->contval, len);
+		p->acclen += len;
+		p->acc[p->acclen] = '\0';
+		return set_value(p, k, p->acc) == 0;
+	}
+
+	if (p->sun)
+		k = find_key(SEC_SUN, name);
+	else if (p->section != SEC_NONE)
+		k = find_key(p->section, name);
+	else {
+		fail(p, "key '%s' before any [section]",
+		    shown(q, sizeof(q), name, strlen(name)));
+		return 0;
+	}
+	if (k == NULL) {
+		if (p->sun)
+			fail(p, "unknown option '%s'",
+			    shown(q, sizeof(q), name, strlen(name)));
+		else
+			fail(p, "unknown key '%s' in [%s]",
+			    shown(q, sizeof(q), name, strlen(name)),
+			    section_names[p->section]);
+		return 0;
+	}
+	if (p->seen[k->id] != 0 && k->type != T_SERVERS) {
+		fail(p, "duplicate %s '%s' (first at line %u)",
+		    p->sun ? "option" : "key", k->name, p->seen[k->id]);
+		return 0;
+	}
+	if (p->seen[k->id] == 0)
+		p->seen[k->id] = p->lineno;
+	p->last = k;
+	len = strlen(value);
+	if (len > sizeof(p->acc) - 1)
+		len = sizeof(p->acc) - 1;
+	memcpy(p->acc, value, len);
+	p->acc[len] = '\0';
+	p->acclen = len;
+	return set_value(p, k, p->acc) == 0;
+}
+
+/*
+ * read_raw: the next line of p->f into p->raw, without its "\n" or "\r\n"
+ * (and without a UTF-8 BOM on line 1).  Sets p->nul or p->toolong and
+ * stops reading there.  Returns 1, 0 at the end, -1 on a read error.
+ */
+static int
+read_raw(struct parse *p)
+{
+	size_t n = 0;
+	int ch;
+
+	p->nul = p->toolong = 0;
+	while ((ch = getc(p->f)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			p->nul = 1;
+		else if (n < sizeof(p->raw) - 1)
+			p->raw[n++] = (char)ch;
+		else
+			p->toolong = 1;
+		if (p->nul || p->toolong)
+			break;
+	}
+	if (ch == EOF && ferror(p->f))
+		return -1;
+	if (ch == EOF && n == 0 && !p->nul)
+		return 0;
+	p->lineno++;
+	if (n > 0 && p->raw[n - 1] == '\r')
+		n--;
+	p->raw[n] = '\0';
+	if (p->lineno == 1 && n >= 3 && memcmp(p->raw, "\xef\xbb\xbf", 3) ==
+	    0) {
+		memmove(p->raw, p->raw + 3, n - 2);
+		n -= 3;
+	}
+	if (n > LINE_MAX_CONTENT)
+		p->toolong = 1;
+	p->rawlen = n;
+	return 1;
+}
+
+/*
+ * classify: what inih will make of p->raw, decided the way inih does, so
+ * that the handler knows a continuation from a key line.  Checks section
+ * headers.  Sets *empty when inih must see an empty line instead (a Sun
+ * '!' comment).  Returns 0 or -1.
+ */
+static int
+classify(struct parse *p, int *empty)
+{
+	const char *s = skip_blanks(p->raw), *e, *name;
+	char q[SHOWN_MAX + 4];
+	size_t i, len;
+
+	p->cont = 0;
+	*empty = 0;
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return 0;
+	if (p->sun && *s == '!') {
+		*empty = 1;
+		return 0;
+	}
+	if (p->prev_name && s > p->raw) {
+		p->cont = 1;
+		e = find_delim(s, NULL);
+		while (e > s && is_blank((unsigned char)e[-1]))
+			e--;
+		memcpy(p->contval, s, (size_t)(e - s));
+		p->contval[e - s] = '\0';
+		return 0;
+	}
+	if (*s == '[') {
+		e = find_delim(s + 1, "]");
+		if (*e != ']')
+			return fail(p, "syntax error: missing ']' in section "
+			    "header");
+		name = skip_blanks(s + 1);
+		len = (size_t)(e - name);
+		while (len > 0 && is_blank((unsigned char)name[len - 1]))
+			len--;
+		s = skip_blanks(e + 1);
+		if (*s != '\0' && *s != ';' && *s != '#')
+			return fail(p, "syntax error: text after ']'");
+		p->prev_name = 0;
+		if (!p->sun)
+			for (i = 1; i < nitems(section_names); i++)
+				if (strlen(section_names[i]) == len &&
+				    strncasecmp(name, section_names[i],
+				    len) == 0) {
+					p->section = (enum section)i;
+					return 0;
+				}
+		return fail(p, "unknown section [%s]",
+		    shown(q, sizeof(q), name, len));
+	}
+	e = find_delim(s, "=:");
+	if (*e != '=' && *e != ':')
+		return fail(p, "syntax error: expected 'key = value'");
+	p->prev_name = e > s;
+	return 0;
+}
+
+/*
+ * conf_reader: inih's fgets(), one raw line per call, so inih's line count
+ * is ours.  Stops inih (returns NULL) at the first error.
+ */
+static char *
+conf_reader(char *buf, int num, void *stream)
+{
+	struct parse *p = stream;
+	int r, empty;
+
+	if (p->failed || num < 2)
+		return NULL;
+	if ((r = read_raw(p)) <= 0) {
+		if (r < 0) {
+			p->lineno = 0;
+			why_errno(p->w, errno, "%s: cannot read", p->name);
+			p->failed = 1;
+		}
+		return NULL;
+	}
+	if (p->nul) {
+		fail(p, "NUL byte in line");
+		return NULL;
+	}
+	if (p->toolong || p->rawlen + 2 > (size_t)num) {
+		fail(p, "line too long (at most %d bytes)",
+		    (num - 2) < LINE_MAX_CONTENT ? num - 2 : LINE_MAX_CONTENT);
+		return NULL;
+	}
+	if (classify(p, &empty) < 0)
+		return NULL;
+	if (empty)
+		p->rawlen = 0;
+	memcpy(buf, p->raw, p->rawlen);
+	buf[p->rawlen] = '\n';
+	buf[p->rawlen + 1] = '\0';
+	return buf;
+}
+
+/*
+ * prescan: whether the file has a section header (a line whose first
+ * non-blank is '[') and an option line.  Stops at a line the real reading
+ * rejects anyway.
+ */
+static int
+prescan(struct parse *p, int *has_section, int *has_option)
+{
+	const char *s;
+	int r;
+
+	*has_section = *has_option = 0;
+	while ((r = read_raw(p)) > 0 && !p->nul && !p->toolong) {
+		s = skip_blanks(p->raw);
+		if (*s == '[')
+			*has_section = 1;
+		else if (*s != '\0' && strchr(";#!", *s) == NULL)
+			*has_option = 1;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+static const char *
+name_of(const char *const *names, unsigned v)
+{
+	unsigned i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (i == v)
+			return names[i];
+	return "?";
+}
+
+/*
+ * check: the combinations that cannot work.  seen, when known, gives the
+ * line of each key for the message.
+ */
+static int
+check(const struct conf *c, const unsigned *seen, struct why *w)
+{
+	unsigned i, nunix = 0;
+
+	if (c->nserver == 0)
+		return at(w, c->file, 0, "no %s given",
+		    c->sun ? "HOST" : "[clamd] server");
+	for (i = 0; i < c->nserver && i < CONF_SERVERS_MAX; i++) {
+		if (!c->server[i].is_unix)
+			continue;
+		nunix++;
+		if (strnlen(c->server[i].host, sizeof(c->server[i].host)) >
+		    CONF_SUN_PATH_MAX)
+			return at(w, c->file, c->server[i].line, "server: "
+			    "unix socket path too long (at most %d bytes)",
+			    CONF_SUN_PATH_MAX);
+		if (c->socks_host[0] != '\0')
+			return at(w, c->file, c->server[i].line, "a unix: "
+			    "server cannot be reached through a SOCKS proxy");
+	}
+	if (c->protocol == PROTO_FILDES && nunix == 0)
+		return at(w, c->file, seen ? seen[K_PROTOCOL] : 0,
+		    "protocol fildes needs a unix: server");
+	if (c->socks_pass[0] != '\0' && c->socks_user[0] == '\0')
+		return at(w, c->file, seen ? seen[K_SOCKS_PASS] : 0,
+		    "SOCKS password given without a username");
+	if (c->socks_version == 4 && c->socks_pass[0] != '\0')
+		return at(w, c->file, seen ? seen[K_SOCKS_PASS] : 0,
+		    "SOCKS 4a takes no password (only a username)");
+	return 0;
+}
+
+void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->port = 3310;
+	c->protocol = PROTO_INSTREAM;
+	c->balance = BALANCE_ROUND_ROBIN;
+	strcpy(c->state_file, "/run/clamhook.state");
+	c->retry_dead_s = 30;
+	c->connect_timeout_ms = 3000;
+	c->timeout_ms = 60000;
+	c->chunk_size = 8192;
+	c->max_pings = 6;
+	c->ping_interval_ms = 30000;
+
+	c->socks_port = SOCKS_PORT;
+	c->socks_version = 5;
+	c->remote_dns = 1;
+
+	c->buffer_size = 65536;
+	c->max_size = 26214400;
+	c->on_oversize = OVERSIZE_TRUNCATE;
+
+	c->mode = 1;
+	strcpy(c->field, "Virus-Test");
+	c->format = FORMAT_LINE;
+	strcpy(c->output, "-");
+	c->on_error = ON_ERROR_TEMPFAIL;
+
+	c->debug = 0;
+	c->syslog = 0;
+	strcpy(c->ident, "clamhook");
+}
+
+int
+conf_load_stream(struct conf *c, FILE *f, const char *name, struct why *w)
+{
+	struct parse p;
+	int has_section, has_option, r;
+	off_t start;
+
+	conf_defaults(c);
+	snprintf(c->file, sizeof(c->file), "%s", name);
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.f = f;
+	p.name = name;
+	p.w = w;
+
+	if ((start = ftello(f)) < 0)
+		return why_errno(w, errno, "%s: cannot read", name);
+	if (prescan(&p, &has_section, &has_option) < 0)
+		return why_errno(w, errno, "%s: cannot read", name);
+	if (fseeko(f, start, SEEK_SET) < 0)
+		return why_errno(w, errno, "%s: cannot read", name);
+	clearerr(f);
+	p.lineno = 0;
+	if (!has_section && has_option) {
+		p.sun = c->sun = 1;
+		c->max_size = 1048576;
+		c->on_oversize = OVERSIZE_TRUNCATE;
+	}
+
+	r = ini_parse_stream(conf_reader, &p, conf_handler, &p);
+	if (p.failed)
+		return -1;
+	if (r > 0)
+		return at(w, name, (unsigned)r, "syntax error");
+	if (r < 0)
+		return at(w, name, 0, "cannot parse (inih error %d)", r);
+	return check(c, p.seen, w);
+}
+
+int
+conf_load(struct conf *c, const char *path, struct why *w)
+{
+	struct stat st;
+	FILE *f;
+	int r;
+
+	conf_defaults(c);
+	snprintf(c->file, sizeof(c->file), "%s", path);
+	if ((f = fopen(path, "re")) == NULL)
+		return why_errno(w, errno, "%s: cannot read", path);
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return why_errno(w, EISDIR, "%s: cannot read", path);
+	}
+	r = conf_load_stream(c, f, path, w);
+	fclose(f);
+	return r;
+}
+
+int
+conf_check(const struct conf *c, struct why *w)
+{
+	return check(c, NULL, w);
+}
+
+static int
+is_blank_or_comment(int ch)
+{
+	return ch == '\0' || is_blank(ch) || ch == ';' || ch == '#';
+}
+
+/*
+ * print_str: "key = value", a value too long for one line split at single
+ * spaces into continuation lines, which conf_handler() joins back.
+ */
+static void
+print_str(FILE *f, const char *key, const char *v)
+{
+	size_t room = LINE_MAX_CONTENT - strlen(key) - 3, i, cut;
+
+	fprintf(f, "%s =%s", key, *v != '\0' ? " " : "");
+	while (strlen(v) > room) {
+		cut = 0;
+		for (i = room; i > 0; i--)
+			if (v[i] == ' ' && !is_blank((unsigned char)v[i - 1]) &&
+			    !is_blank_or_comment((unsigned char)v[i + 1])) {
+				cut = i;
+				break;
+			}
+		if (cut == 0)
+			break;
+		fprintf(f, "%.*s\n\t", (int)cut, v);
+		v += cut + 1;
+		room = LINE_MAX_CONTENT - 1;
+	}
+	fprintf(f, "%s\n", v);
+}
+
+static void
+print_host(FILE *f, const char *key, const char *host, unsigned port)
+{
+	int v6 = strchr(host, ':') != NULL;
+
+	if (port != 0)
+		fprintf(f, "%s = %s%s%s:%u\n", key, v6 ? "[" : "", host,
+		    v6 ? "]" : "", port);
+	else
+		fprintf(f, "%s = %s%s%s\n", key, v6 ? "[" : "", host,
+		    v6 ? "]" : "");
+}
+
+void
+conf_print(const struct conf *c, FILE *f)
+{
+	unsigned i;
+
+	fprintf(f, "[clamd]\n");
+	for (i = 0; i < c->nserver && i < CONF_SERVERS_MAX; i++) {
+		if (c->server[i].is_unix)
+			fprintf(f, "server = unix:%s\n", c->server[i].host);
+		else
+			print_host(f, "server", c->server[i].host,
+			    c->server[i].port);
+	}
+	fprintf(f, "port = %u\n", c->port);
+	fprintf(f, "protocol = %s\n", name_of(protocols, c->protocol));
+	fprintf(f, "balance = %s\n", name_of(balances, c->balance));
+	print_str(f, "state_file", c->state_file);
+	fprintf(f, "retry_dead_s = %u\n", c->retry_dead_s);
+	fprintf(f, "connect_timeout_ms = %u\n", c->connect_timeout_ms);
+	fprintf(f, "timeout_ms = %u\n", c->timeout_ms);
+	fprintf(f, "chunk_size = %u\n", c->chunk_size);
+	fprintf(f, "max_pings = %u\n", c->max_pings);
+	fprintf(f, "ping_interval_ms = %u\n", c->ping_interval_ms);
+
+	fprintf(f, "\n[socks]\n");
+	if (c->socks_host[0] != '\0')
+		print_host(f, "server", c->socks_host, c->socks_port);
+	else
+		fprintf(f, "server =\n");
+	fprintf(f, "version = %s\n", c->socks_version == 4 ? "4a" : "5");
+	print_str(f, "username", c->socks_user);
+	fprintf(f, "password =%s\n", c->socks_pass[0] != '\0' ? " (set)" : "");
+	fprintf(f, "remote_dns = %s\n", c->remote_dns ? "yes" : "no");
+
+	fprintf(f, "\n[message]\n");
+	fprintf(f, "buffer_size = %llu\n", (unsigned long long)c->buffer_size);
+	fprintf(f, "max_size = %llu\n", (unsigned long long)c->max_size);
+	fprintf(f, "on_oversize = %s\n", name_of(oversizes, c->on_oversize));
+
+	fprintf(f, "\n[verdict]\n");
+	fprintf(f, "mode = %d\n", c->mode);
+	print_str(f, "field", c->field);
+	print_str(f, "verdict", c->verdict);
+	fprintf(f, "format = %s\n", name_of(formats, c->format));
+	print_str(f, "output", c->output);
+	fprintf(f, "on_error = %s\n", name_of(on_errors, c->on_error));
+
+	fprintf(f, "\n[log]\n");
+	fprintf(f, "debug = %d\n", c->debug);
+	fprintf(f, "syslog = %s\n", c->syslog ? "yes" : "no");
+	fprintf(f, "ident = %s\n", c->ident);
+}

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "input.h"
+
+int
+input_open(struct input *in, const char *path, uint64_t limit, struct why *w)
+{
+	struct stat st;
+
+	memset(in, 0, sizeof(*in));
+	in->limit = limit;
+	if (path == NULL || strcmp(path, "-") == 0) {
+		in->fd = 0;
+		in->name = "stdin";
+	} else {
+		in->name = path;
+		in->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (in->fd < 0)
+			return why_errno(w, errno, "%s", path);
+		in->owned = 1;
+	}
+	if (fstat(in->fd, &st) < 0) {
+		int e = errno;
+
+		input_close(in);
+		return why_errno(w, e, "%s", in->name);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		input_close(in);
+		return why_set(w, "%s: is a directory", in->name);
+	}
+	if (S_ISREG(st.st_mode)) {
+		in->is_regular = 1;
+		in->size = (uint64_t)st.st_size;
+		/* stdin redirected from a file may not be at its start. */
+		if (!in->owned) {
+			off_t pos = lseek(in->fd, 0, SEEK_CUR);
+
+			if (pos > 0 && (uint64_t)pos <= in->size)
+				in->size -= (uint64_t)pos;
+			in->start = pos > 0 ? pos : 0;
+		}
+	}
+	return 0;
+}
+
+int
+input_over(const struct input *in)
+{
+	if (in->limit == 0)
+		return 0;
+	if (in->is_regular && in->size > in->limit)
+		return 1;
+	return in->total > in->limit;
+}
+
+/* rd: one read, waiting for a pipe or socket to be readable. */
+static ssize_t
+rd(struct input *in, void *buf, size_t len, ms_t deadline, struct why *w)
+{
+	ssize_t n;
+
+	if (in->is_regular) {
+		do
+			n = read(in->fd, buf, len);
+		while (n < 0 && errno == EINTR);
+	} else {
+		n = io_read(in->fd, buf, len, deadline);
+	}
+	if (n < 0) {
+		in->failed = 1;
+		return errno == ETIMEDOUT ?
+		    why_set(w, "%s: timed out waiting for the message",
+			in->name) :
+		    why_errno(w, errno, "%s: read error", in->name);
+	}
+	if (n == 0)
+		in->eof = 1;
+	return n;
+}
+
+long
+input_fill(struct input *in, struct ring *r, ms_t deadline, struct why *w)
+{
+	unsigned char drop[16384];
+	unsigned char *p;
+	size_t len;
+	ssize_t n;
+
+	if (in->eof)
+		return 0;
+	if (in->limit != 0 && in->total >= in->limit) {
+		/* Past the limit: count, store nothing. */
+		if (in->is_regular) {
+			in->total = in->size;
+			in->eof = 1;
+			return 0;
+		}
+		n = rd(in, drop, sizeof(drop), deadline, w);
+		if (n < 0)
+			return -1;
+		in->total += (uint64_t)n;
+		return 0;
+	}
+	p = ring_space(r, &len);
+	if (len == 0)
+		return 0;
+	if (in->limit != 0 && len > in->limit - in->total)
+		len = (size_t)(in->limit - in->total);
+	n = rd(in, p, len, deadline, w);
+	if (n < 0)
+		return -1;
+	ring_commit(r, (size_t)n);
+	in->total += (uint64_t)n;
+	return n;
+}
+
+int
+input_drain(struct input *in, ms_t deadline, struct why *w)
+{
+	unsigned char buf[16384];
+	ssize_t n;
+
+	if (in->is_regular)
+		return 0;	/* nobody waits on the other end of a file */
+	while (!in->eof) {
+		n = rd(in, buf, sizeof(buf), deadline, w);
+		if (n < 0)
+			return -1;
+		in->total += (uint64_t)n;
+	}
+	return 0;
+}
+
+int
+input_rewind(struct input *in, struct ring *r, struct why *w)
+{
+	if (in->is_regular) {
+		if (lseek(in->fd, in->start, SEEK_SET) < 0)
+			return why_errno(w, errno, "%s: cannot seek", in->name);
+		ring_reset(r);
+		in->total = 0;
+		in->eof = 0;
+		return 0;
+	}
+	if (ring_rewind(r) < 0)
+		return why_set(w, "the piped message is longer than the ring "
+		    "buffer (%zu bytes) and cannot be sent again", r->cap);
+	return 0;
+}
+
+void
+input_close(struct input *in)
+{
+	if (in->owned && in->fd >= 0)
+		close(in->fd);
+	in->fd = -1;
+	in->owned = 0;
+}

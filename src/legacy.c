@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clamd.h"
+#include "legacy.h"
+#include "log.h"
+#include "verdict.h"
+
+/*
+ * port_parse: the answer to STREAM, as clamd 0.103 and older write it
+ * ("PORT %u"):
+ *
+ *	"PORT" SP 1*5DIGIT		value 1..65535, nothing after it
+ *
+ * Returns the port, or 0 for anything else.
+ */
+static unsigned
+port_parse(const char *line, size_t len)
+{
+	unsigned v = 0;
+
+	if (len < 6 || len > 10 || memcmp(line, "PORT ", 5) != 0)
+		return 0;
+	for (size_t i = 5; i < len; i++) {
+		if (line[i] < '0' || line[i] > '9')
+			return 0;
+		v = v * 10 + (unsigned)(line[i] - '0');
+	}
+	return v <= 65535 ? v : 0;
+}
+
+/*
+ * abort_conn: end a connection with a reset (SO_LINGER 0).  STREAM has no
+ * end marker: a plain close of the data connection tells clamd the message
+ * is complete, and it would scan what it got.  A reset says it is not.
+ */
+static void
+abort_conn(int fd, int do_close)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	if (do_close)
+		close(fd);
+	else
+		(void)shutdown(fd, SHUT_RDWR);
+}
+
+int
+legacy_stream_send(struct pool *p, int i, int fd, struct input *in,
+    struct ring *r, int stop_over, ms_t deadline, struct reply *rep,
+    uint64_t *sent, struct why *w)
+{
+	static const char cmd[] = "zSTREAM";
+	struct reply_result res;
+	char text[OUTCOME_TEXT_MAX + 1];
+	unsigned port;
+	struct why e;
+	int dfd, st;
+
+	*sent = 0;
+	log_traffic("->", cmd, sizeof(cmd));
+	if (io_write_all(fd, cmd, sizeof(cmd), deadline) < 0)
+		return why_errno(w, errno, "sending zSTREAM");
+	reply_init(rep);
+	if (clamd_read_reply(fd, rep, deadline, w) < 0)
+		return -1;
+	reply_parse(rep->line, rep->len, &res);
+	switch (res.kind) {
+	case REPLY_UNKNOWN_COMMAND:	/* clamd 0.104 and later */
+	case REPLY_ERROR:
+	case REPLY_READ_TIMEOUT:
+		return CLAMD_SENT_EARLY_REPLY;	/* clamd's own error */
+	default:
+		break;
+	}
+	if ((port = port_parse(rep->line, rep->len)) == 0) {
+		verdict_sanitize(text, rep->line, rep->len);
+		return why_set(w, "clamd answered STREAM with \"%.100s\"", text);
+	}
+
+	log_step("STREAM data connection to port %u", port);
+	if ((dfd = pool_connect_port(p, i, port, deadline, &e)) < 0)
+		return why_set(w, "data connection %s", e.text);
+	st = clamd_send(fd, dfd, 0, in, r, p->c->chunk_size, stop_over,
+	    deadline, rep, sent, w);
+	if (st == CLAMD_SENT_ALL) {
+		/* The end of the data connection is the end of the message. */
+		close(dfd);
+		return st;
+	}
+	abort_conn(dfd, 1);
+	if (st == CLAMD_SENT_EARLY_REPLY) {
+		reply_parse(rep->line, rep->len, &res);
+		if (res.kind != REPLY_OK)
+			return st;
+		/* An OK for a part of the message is no verdict. */
+		abort_conn(fd, 0);
+		return why_set(w, "clamd answered \"stream: OK\" after %" PRIu64
+		    " bytes, before the end of the message: its "
+		    "StreamMaxLength is below the message size; set [message] "
+		    "max_size at or below it", *sent);
+	}
+	if (st < 0)
+		abort_conn(fd, 0);
+	return st;
+}

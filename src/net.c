@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: ISC */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "net.h"
+
+void
+net_name(struct net_addr *a)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+	const void *src = NULL;
+	int is_v6 = 0;
+
+	if (a->is_unix) {
+		snprintf(a->name, sizeof(a->name), "unix:%s", a->host);
+		return;
+	}
+	if (a->salen != 0 && a->sa.ss_family == AF_INET) {
+		src = &((const struct sockaddr_in *)&a->sa)->sin_addr;
+	} else if (a->salen != 0 && a->sa.ss_family == AF_INET6) {
+		src = &((const struct sockaddr_in6 *)&a->sa)->sin6_addr;
+		is_v6 = 1;
+	}
+	if (src != NULL)
+		inet_ntop(a->sa.ss_family, src, ip, sizeof(ip));
+	if (src == NULL || strcmp(ip, a->host) == 0)
+		snprintf(a->name, sizeof(a->name), is_v6 ? "[%s]:%u" : "%s:%u",
+		    a->host, a->port);
+	else
+		snprintf(a->name, sizeof(a->name), "%s[%s]:%u", a->host, ip,
+		    a->port);
+}
+
+int
+net_resolve(const struct conf_server *s, unsigned default_port, int resolve,
+    struct net_addr *out, int max, struct why *w)
+{
+	struct addrinfo hints, *res, *ai;
+	char port[8];
+	int n = 0, e;
+	struct net_addr a;
+
+	if (max < 1)
+		return why_set(w, "%s: too many servers", s->host);
+	memset(&a, 0, sizeof(a));
+	a.is_unix = s->is_unix;
+	a.port = s->port != 0 ? s->port : default_port;
+	if (strlen(s->host) >= sizeof(a.host))
+		return why_set(w, "%.40s...: name too long", s->host);
+	strcpy(a.host, s->host);
+
+	if (s->is_unix) {
+		struct sockaddr_un *un = (struct sockaddr_un *)&a.sa;
+
+		if (strlen(s->host) >= sizeof(un->sun_path))
+			return why_set(w, "unix:%s: path longer than %zu bytes",
+			    s->host, sizeof(un->sun_path) - 1);
+		un->sun_family = AF_UNIX;
+		strcpy(un->sun_path, s->host);
+		a.salen = sizeof(*un);
+		net_name(&a);
+		out[0] = a;
+		return 1;
+	}
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | (resolve ? 0 : AI_NUMERICHOST);
+	snprintf(port, sizeof(port), "%u", a.port);
+	e = getaddrinfo(s->host, port, &hints, &res);
+	if (e == EAI_NONAME && !resolve) {
+		/* A name for the proxy to resolve (SOCKS remote DNS). */
+		a.salen = 0;
+		net_name(&a);
+		out[0] = a;
+		return 1;
+	}
+	if (e != 0)
+		return why_set(w, "%s: %s", s->host,
+		    e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
+	for (ai = res; ai != NULL && n < max; ai = ai->ai_next) {
+		int dup = 0;
+
+		if (ai->ai_addrlen > sizeof(a.sa))
+			continue;
+		for (int i = 0; i < n; i++)
+			if (out[i].salen == ai->ai_addrlen &&
+			    memcmp(&out[i].sa, ai->ai_addr, ai->ai_addrlen) == 0)
+				dup = 1;
+		if (dup)
+			continue;
+		memcpy(&a.sa, ai->ai_addr, ai->ai_addrlen);
+		a.salen = ai->ai_addrlen;
+		net_name(&a);
+		out[n++] = a;
+	}
+	freeaddrinfo(res);
+	if (n == 0)
+		return why_set(w, "%s: no usable address", s->host);
+	return n;
+}
+
+int
+net_connect(const struct net_addr *a, ms_t deadline, struct why *w)
+{
+	int fd, err = 0, r;
+	socklen_t len = sizeof(err);
+
+	if (a->salen == 0)
+		return why_set(w, "%s: name not resolved", a->name);
+	fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0)
+		return why_errno(w, errno, "socket");
+	while (connect(fd, (const struct sockaddr *)&a->sa, a->salen) < 0) {
+		/*
+		 * A Unix socket whose listener's backlog is full answers
+		 * EAGAIN and does not connect in the background: try again
+		 * shortly, until the deadline.
+		 */
+		if (a->is_unix && errno == EAGAIN && io_now() < deadline) {
+			poll(NULL, 0, 10);
+			continue;
+		}
+		if (errno == EINTR && a->is_unix)
+			continue;
+		if (errno != EINPROGRESS && errno != EINTR) {
+			err = errno == EAGAIN ? ETIMEDOUT : errno;
+			close(fd);
+			return why_errno(w, err, "connect");
+		}
+		break;
+	}
+	if (a->is_unix)
+		return fd;
+	r = io_wait(fd, POLLOUT, deadline);
+	if (r <= 0) {
+		err = r == 0 ? ETIMEDOUT : errno;
+		close(fd);
+		return r == 0 ? why_set(w, "connect: timed out") :
+		    why_errno(w, err, "connect");
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err != 0) {
+		close(fd);
+		return why_errno(w, err, "connect");
+	}
+	return fd;
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Fuzz the configuration reader with arbitrary files (INI or Sun option
+ * files).  Checked:
+ *   - a failure is one line "fuzz.ini: ..." (or "fuzz.ini:LINE: ...");
+ *   - a success passes conf_check again, and conf_print's output (what
+ *     --check-config shows) loads back and prints the same again.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "why.h"
+
+#define NAME "fuzz.ini"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct conf c1, c2;
+
+static FILE *
+open_bytes(const void *p, size_t n)
+{
+	if (n == 0)
+		return fopen("/dev/null", "r");
+	return fmemopen((void *)(uintptr_t)p, n, "r");
+}
+
+static void
+check_why(const struct why *w)
+{
+	size_t n;
+
+	n = strnlen(w->text, sizeof(w->text));
+	if (n == sizeof(w->text) || strncmp(w->text, NAME ":", 9) != 0 ||
+	    memchr(w->text, '\n', n) != NULL)
+		abort();
+}
+
+/* print: conf_print into a fresh heap buffer; *n its length. */
+static char *
+print(const struct conf *c, size_t *n)
+{
+	char *buf = NULL;
+	FILE *f;
+
+	if ((f = open_memstream(&buf, n)) == NULL)
+		return NULL;
+	conf_print(c, f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct why w;
+	char *p1, *p2;
+	size_t n1, n2;
+	FILE *f;
+	int rc;
+
+	if (size > 64 * 1024)
+		return 0;
+	if ((f = open_bytes(data, size)) == NULL)
+		return 0;
+	memset(&w, 0, sizeof(w));
+	rc = conf_load_stream(&c1, f, NAME, &w);
+	fclose(f);
+	if (rc != 0) {
+		if (rc != -1)
+			abort();
+		check_why(&w);
+		return 0;
+	}
+	if (conf_check(&c1, &w) != 0)
+		abort();
+	if (c1.nserver == 0 || c1.nserver > CONF_SERVERS_MAX)
+		abort();
+
+	/* --check-config's output is a configuration with the same settings */
+	if ((p1 = print(&c1, &n1)) == NULL)
+		return 0;
+	if ((f = open_bytes(p1, n1)) == NULL) {
+		free(p1);
+		return 0;
+	}
+	memset(&w, 0, sizeof(w));
+	rc = conf_load_stream(&c2, f, NAME, &w);
+	fclose(f);
+	if (rc != 0) {
+		fprintf(stderr, "conf_print output does not load: %s\n%.*s",
+		    w.text, (int)n1, p1);
+		abort();
+	}
+	if ((p2 = print(&c2, &n2)) == NULL) {
+		free(p1);
+		return 0;
+	}
+	if (n1 != n2 || memcmp(p1, p2, n1) != 0) {
+		fprintf(stderr, "conf_print differs after a reload:\n%.*s\n"
+		    "----\n%.*s", (int)n1, p1, (int)n2, p2);
+		abort();
+	}
+	free(p1);
+	free(p2);
+	return 0;
+}

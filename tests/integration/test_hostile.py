@@ -1,0 +1,369 @@
+# SPDX-License-Identifier: ISC
+"""clamhook against a scripted hostile peer (tests/peer/hostile.py): what no
+real clamd does on purpose.  SPEC §3 (fail closed), §4.3 (no stale clean
+verdict survives a failure), §5.1 (replies), §6 (size limit), STYLE (one
+deadline per message, a dripping peer cannot extend it).
+
+Every test writes a stale clean verdict at the file destination first; a
+failed scan must remove it, so no clean verdict is left for the mail agent.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+import support
+from support import KIB, MIB
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "peer"))
+from hostile import Peer  # noqa: E402
+
+STALE = b"Virus-Test: False\n"      # mode 2: what a clean scan writes
+SLACK = 1.2                         # seconds allowed past a deadline
+BUSYBOX = shutil.which("busybox")
+
+
+class Outcome:
+    """One run of clamhook against one peer."""
+
+    def __init__(self, run, peer, verdict_path):
+        self.run = run
+        self.status, self.out, self.err, self.elapsed = run
+        self.peer = peer
+        self.conns = peer["conns"]
+        self.verdict_path = verdict_path
+
+    @property
+    def verdict(self):
+        """The verdict file's bytes, None when there is none."""
+        try:
+            with open(self.verdict_path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def __repr__(self):
+        return "%r\npeer: %r" % (self.run, {
+            "conns": [{k: v for k, v in c.items() if k != "head"}
+                      for c in self.conns], "error": self.peer["error"]})
+
+
+def scan(clamhook, scenario, message=None, timeout_ms=3000,
+         connect_timeout_ms=1000, unix=False, rcvbuf=None, fmt="line",
+         repeat=False, run_timeout=40):
+    """Start a peer playing scenario, run clamhook on message with the
+    peer as its only server and a stale clean verdict at its file
+    destination, stop the peer, return an Outcome."""
+    tmp = str(clamhook.tmp)
+    verdict = os.path.join(tmp, "verdict")
+    with open(verdict, "wb") as f:
+        f.write(STALE)
+    sockdir = tempfile.mkdtemp(prefix="chh", dir="/tmp") if unix else None
+    peer = Peer(scenario, unix=os.path.join(sockdir, "c.sock")
+                if unix else None, log=os.path.join(tmp, "peer.json"),
+                max_seconds=run_timeout, rcvbuf=rcvbuf, repeat=repeat)
+    peer.start()
+    try:
+        clamhook.base = {"clamd": {"server": peer.address}}
+        run = clamhook(input=support.mail_plain() if message is None
+                       else message, timeout=run_timeout, config={
+                           "clamd": {"timeout_ms": timeout_ms,
+                                     "connect_timeout_ms":
+                                     connect_timeout_ms,
+                                     "state_file":
+                                     os.path.join(tmp, "state")},
+                           "verdict": {"mode": 2, "format": fmt,
+                                       "output": verdict}})
+    finally:
+        peer.stop()
+        peer.join(10)
+        if sockdir:
+            shutil.rmtree(sockdir, ignore_errors=True)
+    assert not run.timed_out, run
+    print("\n##", scenario[:60], run.status, run.err, "%.2f" % run.elapsed, [ (c["bytes"], c["instream"] and {k: c["instream"][k] for k in ("bytes","end","over_limit")}) for c in peer.result()["conns"]])
+    return Outcome(run, peer.result(), verdict)
+
+
+def assert_failed(o, reason, deadline=None, within=None):
+    """Status 75, no verdict left (the stale one removed), one error line
+    matching reason (a regex, case-insensitive), and the time: about the
+    deadline (s) when given, else under `within` seconds."""
+    assert o.status == 75, o
+    assert o.out == b"", o
+    assert o.verdict is None, "a verdict is left: %r\n%r" % (o.verdict, o)
+    text = support.assert_error_line(o.err)
+    assert len(text.splitlines()) == 1, o
+    assert re.search(reason, text, re.I), \
+        "stderr %r does not match %r" % (text, reason)
+    if deadline is not None:
+        assert deadline - 0.1 <= o.elapsed <= deadline + SLACK, \
+            "elapsed %.2f s, deadline %.2f s\n%r" % (o.elapsed, deadline, o)
+    if within is not None:
+        assert o.elapsed <= within, \
+            "elapsed %.2f s, expected under %.2f s\n%r" % (o.elapsed,
+                                                          within, o)
+
+
+def assert_infected(o, name):
+    assert o.status == 1, o
+    assert o.err == b"", o
+    assert o.out == b"", o
+    assert o.verdict == b"Virus-Test: True ; " + name + b"\n", o
+
+
+def instream_of(o, i=0):
+    assert len(o.conns) > i, o
+    st = o.conns[i]["instream"]
+    assert st is not None, o
+    return st
+
+
+# -- the connection itself -------------------------------------------------
+
+def test_connect_hangs(clamhook):
+    """The listen queue is full: the SYN is dropped, connect never ends.
+    connect_timeout_ms bounds it."""
+    o = scan(clamhook, "fill; sleep 30000", connect_timeout_ms=1000,
+             timeout_ms=10000)
+    assert_failed(o, r"connect.*(tim|deadline)|(tim|deadline).*connect",
+                  deadline=1.0)
+    assert o.conns == [], o
+
+
+def test_never_reads_big_message(clamhook):
+    """Accepts, then reads nothing while 20 MiB wait to be sent: the
+    writes block until the deadline."""
+    o = scan(clamhook, "accept; hold", message=support.filler(20 * MIB),
+             timeout_ms=2000, rcvbuf=65536, run_timeout=40)
+    assert_failed(o, r"tim|deadline", deadline=2.0)
+    assert not o.conns[0]["client_closed"] or \
+        o.conns[0]["closed_at"] >= 1.8, o
+
+
+def test_reads_all_never_answers(clamhook):
+    msg = support.mail_plain()
+    o = scan(clamhook, "accept; command; instream; hold", message=msg,
+             timeout_ms=2000)
+    assert_failed(o, r"tim|deadline", deadline=2.0)
+    assert o.conns[0]["commands"] == ["zINSTREAM\0"], o
+    st = instream_of(o)
+    assert st["end"] and st["bytes"] == len(msg), o
+
+
+def test_drip_reply_is_bounded_by_deadline(clamhook):
+    """One byte a second of a clean reply: the deadline (2.5 s) ends the
+    wait, not an idle timer restarted by each byte (the reply needs 10 s)."""
+    o = scan(clamhook, r"accept; command; instream; drip 1000 'stream: OK\0'",
+             timeout_ms=2500)
+    assert_failed(o, r"tim|deadline", deadline=2.5)
+
+
+def test_reset_mid_stream(clamhook):
+    msg = support.filler(4 * MIB)
+    o = scan(clamhook, "accept; command; expect 65536; reset", message=msg,
+             timeout_ms=10000, repeat=True)
+    assert_failed(o, r"reset|closed|broken|connection", within=5)
+
+
+def test_close_mid_stream_without_reply(clamhook):
+    msg = support.filler(4 * MIB)
+    o = scan(clamhook, "accept; command; expect 65536; close", message=msg,
+             timeout_ms=10000, repeat=True)
+    assert_failed(o, r"reset|closed|broken|connection|end of file|eof",
+                  within=5)
+
+
+# -- replies that are not a verdict ------------------------------------------
+
+@pytest.mark.parametrize("unix", [False, True], ids=["tcp", "unix"])
+def test_ok_without_terminator_then_close(clamhook, unix):
+    """"stream: OK" and then the connection closes: never clean."""
+    o = scan(clamhook, "accept; command; instream; send 'stream: OK'; close",
+             unix=unix, timeout_ms=10000)
+    assert_failed(o, r"clos|terminat|incomplete|end|eof|short|truncat",
+                  within=5)
+    assert instream_of(o)["end"], o
+
+
+@pytest.mark.parametrize("reply", [
+    r"stream: OK\r\n",
+    r"stream: OK \0",
+    r"stream: OK\x01",
+    r"stream:OK\0",
+    r"stream: OK\t\0",
+], ids=["crlf", "trailing-space", "ctrl-byte", "no-space", "tab"])
+def test_wrong_terminator(clamhook, reply):
+    o = scan(clamhook, "accept; command; instream; send '%s'; close" % reply,
+             timeout_ms=10000)
+    assert_failed(o, r"reply|protocol|unexpected|unparsable|understood|"
+                  r"clos|terminat|invalid|unknown", within=5)
+
+
+def test_empty_reply(clamhook):
+    """The peer closes right after the end chunk, saying nothing."""
+    o = scan(clamhook, "accept; command; instream; close", timeout_ms=10000)
+    assert_failed(o, r"clos|empty|no reply|eof|end of file|reset", within=5)
+    assert instream_of(o)["end"], o
+
+
+def test_empty_line_reply(clamhook):
+    o = scan(clamhook, r"accept; command; instream; send '\0'; close",
+             timeout_ms=10000)
+    assert_failed(o, r"reply|protocol|unexpected|empty|unparsable|"
+                  r"understood|invalid", within=5)
+
+
+def test_reply_of_1mib_without_terminator(clamhook):
+    o = scan(clamhook, "accept; command; instream; sendn A 1048576; hold",
+             timeout_ms=10000)
+    assert_failed(o, r"long|1024|1 KiB|size|reply|protocol|exceed",
+                  within=5)
+
+
+@pytest.mark.parametrize("reply", [
+    "random 700 7",
+    r"send 'PONG\0'",
+    r"send 'HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n'",
+    r"send 'stream: FOUND\0'",
+    r"send 'STREAM: ok\0'",
+    r"send 'UNKNOWN COMMAND\n'",
+    r"send 'ClamAV 1.0.7/27465/Thu Nov 21 09:33:37 2026\0'",
+], ids=["random", "pong", "http", "found-no-name", "upper-case",
+        "unknown-command", "version"])
+def test_not_a_verdict(clamhook, reply):
+    o = scan(clamhook, "accept; command; instream; %s; close" % reply,
+             timeout_ms=10000)
+    assert_failed(o, r"reply|protocol|unexpected|unparsable|understood|"
+                  r"invalid|unknown|long|clos", within=5)
+
+
+def test_command_read_timed_out(clamhook):
+    """clamd gave up waiting for the client (CommandReadTimeout)."""
+    o = scan(clamhook, r"accept; command; expect 100; "
+             r"send 'COMMAND READ TIMED OUT\n'; close",
+             message=support.filler(4 * MIB), timeout_ms=10000)
+    assert_failed(o, r"COMMAND READ TIMED OUT|read tim", within=5)
+
+
+def test_error_reply(clamhook):
+    o = scan(clamhook, r"accept; command; instream; "
+             r"send 'stream: Can''t allocate memory ERROR\0'; close",
+             timeout_ms=10000)
+    assert_failed(o, r"allocate memory", within=5)
+
+
+# -- size limit answered early -----------------------------------------------
+
+@pytest.mark.parametrize("unix", [False, True], ids=["tcp", "unix"])
+def test_size_limit_early_reply(clamhook, unix):
+    """clamd stops reading at StreamMaxLength, answers and closes while
+    the client still sends: the error names the size limit, never a bare
+    broken pipe, and no end chunk was sent after it."""
+    o = scan(clamhook, r"accept; command; instream 102400; "
+             r"send 'INSTREAM size limit exceeded. ERROR\0'; close",
+             message=support.filler(20 * MIB), unix=unix, timeout_ms=10000)
+    assert_failed(o, r"size limit", within=6)
+    assert b"Broken pipe" not in o.err and b"broken pipe" not in o.err, o
+    assert re.search(rb"StreamMaxLength|max_size", o.err), o
+    st = instream_of(o)
+    assert st["over_limit"] and not st["end"], o
+
+
+# -- verdicts from hostile names -------------------------------------------
+
+def test_found_named_ok(clamhook):
+    """"stream: OK FOUND" is an infection named OK, not a clean scan."""
+    o = scan(clamhook, r"accept; command; instream; "
+             r"send 'stream: OK FOUND\0'; close", timeout_ms=10000)
+    assert_infected(o, b"OK")
+
+
+@pytest.mark.parametrize("name", [
+    b"(null)",
+    b"Heuristics.Limits.Exceeded.MaxFileSize",
+], ids=["null", "heuristics-maxfilesize"])
+def test_found_special_names(clamhook, name):
+    o = scan(clamhook, "accept; command; instream; sendhex %s; close"
+             % (b"stream: " + name + b" FOUND\0").hex(), timeout_ms=10000)
+    assert_infected(o, name)
+
+
+def hostile_name(n):
+    """n bytes of a name meant to break lines, headers and shell quotes
+    (no NUL, no newline: those end a reply)."""
+    piece = (b"Evil'\"; touch PWNED; '$(touch PWNED2)`touch PWNED3`"
+             b"\x1b[2J\x1b]0;x\x07%s%n%x\r\t\x7f\xff\xc3\xa9\\")
+    return (piece * (n // len(piece) + 1))[:n]
+
+
+def sanitized(name):
+    return bytes(c if 0x20 <= c <= 0x7e else 0x3f for c in name)[:255]
+
+
+def test_hostile_name_shell_verdict(clamhook):
+    """A 1000-byte name full of quotes, ESC, %s and CR (a reply is at most
+    1 KiB): infected, and the shell record, sourced by busybox sh, gives
+    the sanitised name of at most 255 bytes and runs nothing."""
+    name = hostile_name(1000)
+    reply = b"stream: " + name + b" FOUND\0"
+    assert len(reply) <= 1024
+    o = scan(clamhook, "accept; command; instream; sendhex %s; close"
+             % reply.hex(), fmt="shell", timeout_ms=10000)
+    assert o.status == 1, o
+    assert o.err == b"", o
+    rec = o.verdict
+    assert rec is not None, o
+    want = sanitized(name).decode()
+    d = support.check_shell(rec, "infected", virus=want,
+                            verdict="Virus-Test: True ; " + want)
+    assert len(d["CLAMHOOK_VIRUS"]) <= 255
+    if BUSYBOX is None:
+        pytest.fail("busybox is needed (toolchain/deps-debian.sh)")
+    cwd = str(clamhook.tmp)
+    p = subprocess.run([BUSYBOX, "sh", "-c",
+                        '. "$1" && printf %s "$CLAMHOOK_VIRUS"', "sh",
+                        o.verdict_path], cwd=cwd, capture_output=True,
+                       timeout=10)
+    assert p.returncode == 0, p
+    assert p.stdout == sanitized(name), p
+    assert p.stderr == b"", p
+    for f in ("PWNED", "PWNED2", "PWNED3"):
+        assert not os.path.exists(os.path.join(cwd, f)), f
+
+
+def test_hostile_name_line_verdict(clamhook):
+    name = hostile_name(1000)
+    o = scan(clamhook, "accept; command; instream; sendhex %s; close"
+             % (b"stream: " + name + b" FOUND\0").hex(), timeout_ms=10000)
+    assert_infected(o, sanitized(name))
+
+
+def test_hostile_name_4k_with_newlines(clamhook):
+    """A 4 KiB name with newlines: a newline ends a reply, so the first
+    line ("stream: Evil...") is no verdict, and the rest is garbage; the
+    whole is longer than a reply may be.  Never clean, never infected
+    with a broken name: a temporary failure."""
+    name = (hostile_name(200) + b"\n") * 20
+    reply = b"stream: " + name + b" FOUND\0"
+    o = scan(clamhook, "accept; command; instream; sendhex %s; close"
+             % reply.hex(), fmt="line", timeout_ms=10000)
+    assert_failed(o, r".", within=5)
+    for line in o.err.splitlines():
+        assert all(0x20 <= c <= 0x7e for c in line), o
+
+
+def test_hostile_name_4k_without_newline(clamhook):
+    """4 KiB of name on one line: longer than a reply may be (1 KiB)."""
+    name = hostile_name(4096)
+    o = scan(clamhook, "accept; command; instream; sendhex %s; close"
+             % (b"stream: " + name + b" FOUND\0").hex(), timeout_ms=10000)
+    assert_failed(o, r"long|1024|1 KiB|size|reply|protocol|exceed",
+                  within=5)
+    for line in o.err.splitlines():
+        assert all(0x20 <= c <= 0x7e for c in line), o
