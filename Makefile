@@ -91,8 +91,13 @@ MULTIARCH ?= $(TOOLCHAIN_MULTIARCH)
 SAN_CC ?= clang
 SAN_CFLAGS ?= -O1 -g -fno-omit-frame-pointer
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
-# A sanitizer report must never look like a verdict (1 is "infected").
-SAN_ENV := ASAN_OPTIONS=$${ASAN_OPTIONS:-exitcode=86:detect_leaks=1} \
+# A sanitizer report must never look like a verdict (1 is "infected"): 86.
+# clamhook allocates its storage (the ring) once at start-up and leaves it
+# to exit, which LeakSanitizer would report on every run: leaks are checked
+# in the unit tests only (SAN_UNIT_ENV).
+SAN_ENV := ASAN_OPTIONS=$${ASAN_OPTIONS:-exitcode=86:detect_leaks=0} \
+	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-exitcode=86:print_stacktrace=1}
+SAN_UNIT_ENV := ASAN_OPTIONS=$${ASAN_OPTIONS:-exitcode=86:detect_leaks=1} \
 	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-exitcode=86:print_stacktrace=1}
 
 ifeq ($(SANITIZE),1)
@@ -103,11 +108,13 @@ override QEMU :=
 BUILD_CFLAGS := $(SAN_CFLAGS) $(SAN_FLAGS)
 BUILD_LDFLAGS := $(SAN_FLAGS)
 RUN_ENV := $(SAN_ENV)
+UNIT_RUN_ENV := $(SAN_UNIT_ENV)
 else
 CFLAGS ?= -Os -g
 BUILD_CFLAGS = $(CFLAGS)
 BUILD_LDFLAGS = $(LDFLAGS)
 RUN_ENV :=
+UNIT_RUN_ENV :=
 endif
 
 # ---------------------------------------------------------------------------
@@ -348,6 +355,7 @@ $(UNIT_DIR)/check_%: tests/unit/check_%.c $(UNIT_OBJS) $(UNIT_FLAGS_FILE)
 	$(Q)$(UNIT_COMPILER) $(UNIT_ALL_CFLAGS) -MMD -MP -o $@ $< \
 		$(UNIT_OBJS) $(UNIT_LDFLAGS) $(UNIT_LIBS)
 
+.SECONDARY: $(UNIT_OBJS)
 -include $(UNIT_OBJS:.o=.d) $(UNIT_BINS:=.d)
 
 .PHONY: check check-unit check-integration check-build check-all sanitize \
@@ -359,10 +367,13 @@ check:
 		$(MAKE) --no-print-directory $$t || st=1; \
 	done; exit $$st
 
-check-unit: $(UNIT_BINS)
+# One test that does not build does not stop the others.
+check-unit: $(UNIT_OBJS)
 	@st=0; for t in $(UNIT_BINS); do \
+		$(MAKE) --no-print-directory $$t || { \
+			echo "FAILED to build: $$t" >&2; st=1; continue; }; \
 		printf '  %-8s %s\n' RUN $$t; \
-		$(RUN_ENV) $$t || { echo "FAILED: $$t" >&2; st=1; }; \
+		$(UNIT_RUN_ENV) $$t || { echo "FAILED: $$t" >&2; st=1; }; \
 	done; exit $$st
 
 check-integration: $(BIN)

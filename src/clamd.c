@@ -13,7 +13,7 @@ clamd_read_reply(int fd, struct reply *r, ms_t deadline, struct why *w)
 {
 	char buf[512];
 
-	while (!r->done) {
+	while (r->done == 0) {
 		size_t used;
 		ssize_t n = io_read(fd, buf, sizeof(buf), deadline);
 		int st;
@@ -56,19 +56,29 @@ clamd_command(int fd, const char *cmd, struct reply *r, ms_t deadline,
 /*
  * early: the socket became readable, or a write failed, while we sent: clamd
  * answered before the end (size limit) and may have closed.  Read what it
- * said within a short grace.  Returns CLAMD_SENT_EARLY_REPLY or -1.
+ * said within a short grace.  Only an error can come before the end: an OK
+ * or FOUND for a message clamd has not seen whole is a protocol error,
+ * never a verdict.  Returns CLAMD_SENT_EARLY_REPLY or -1.
  */
 static int
 early(int fd, struct reply *r, ms_t deadline, int werr, struct why *w)
 {
+	struct reply_result res;
 	struct why ignored;
 	ms_t grace = io_min(deadline, io_after(1000));
 
-	if (clamd_read_reply(fd, r, grace, &ignored) == 0)
-		return CLAMD_SENT_EARLY_REPLY;
-	if (werr != 0)
-		return why_errno(w, werr, "connection lost while sending");
-	return why_set(w, "clamd closed the connection while we were sending");
+	if (clamd_read_reply(fd, r, grace, &ignored) < 0) {
+		if (werr != 0)
+			return why_errno(w, werr, "connection lost while sending");
+		return why_set(w, "clamd closed the connection while we were "
+		    "sending");
+	}
+	reply_parse(r->line, r->len, &res);
+	if (res.kind == REPLY_OK || res.kind == REPLY_FOUND || res.kind ==
+	    REPLY_PONG || res.kind == REPLY_TEXT)
+		return why_set(w, "protocol error: clamd answered \"%.80s\" "
+		    "before the end of the message", r->line);
+	return CLAMD_SENT_EARLY_REPLY;
 }
 
 int
@@ -156,10 +166,13 @@ clamd_send(int cfd, int dfd, int framed, struct input *in, struct ring *r,
 		rr = io_poll(pf, (nfds_t)np, deadline);
 		if (rr < 0)
 			return why_errno(w, errno, "poll");
-		if (rr == 0)
-			return why_set(w, in_chunk || !want_read ?
-			    "timed out sending to clamd" :
-			    "timed out waiting for the message");
+		if (rr == 0 && (in_chunk || !want_read))
+			return why_set(w, "timed out sending to clamd");
+		if (rr == 0) {
+			/* The input's fault, not the server's: see input.h. */
+			in->failed = 1;
+			return why_set(w, "timed out waiting for the message");
+		}
 		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR))
 			return early(cfd, rep, deadline, 0, w);
 		if (want_read && pf[np - 1].revents != 0) {

@@ -52,7 +52,7 @@
 
 #define SIZE_MAX_SIZE	((uint64_t)1 << 62)
 #define SOCKS_PORT	1080
-#define SHOWN_MAX	40	/* bytes of a bad value quoted in a message */
+#define SHOWN_MAX	40	/* bytes of a bad value quoted */
 
 enum section { SEC_NONE, SEC_CLAMD, SEC_SOCKS, SEC_MESSAGE, SEC_VERDICT,
 	SEC_LOG, SEC_SUN };
@@ -98,7 +98,7 @@ struct key {
 	const char *name;
 	enum kid id;
 	enum type type;
-	uint64_t min, max;		/* numbers; strings: max is the length */
+	uint64_t min, max;		/* numbers; strings: max length */
 	const char *const *names;	/* T_ENUM */
 	size_t off;			/* T_STR, T_IDENT, T_OUTPUT */
 };
@@ -171,8 +171,8 @@ struct parse {
 	int prev_name;			/* inih would continue a key */
 	int cont;			/* this line continues p->last */
 	const struct key *last;		/* key of the last key line */
-	unsigned seen[K_COUNT];		/* line where each key was first set */
-	char acc[PATH_MAX + 2];		/* the key's value, lines joined */
+	unsigned seen[K_COUNT];		/* line where each key was set */
+	char acc[PATH_MAX + 2];		/* the key's value, joined */
 	size_t acclen;
 	char contval[LINE_MAX_CONTENT + 1];
 	int nul, toolong;		/* of the raw line */
@@ -390,8 +390,8 @@ parse_server(struct parse *p, const char *key, const char *s, size_t len,
 	o->line = p->lineno;
 	if (len >= 5 && memcmp(s, "unix:", 5) == 0) {
 		if (!allow_unix)
-			return fail(p, "%s: a SOCKS proxy cannot be a unix: "
-			    "socket", key);
+			return fail(p, "%s: must be a host name or address, "
+			    "not a unix: socket", key);
 		s += 5;
 		len -= 5;
 		if (len == 0 || s[0] != '/')
@@ -645,7 +645,8 @@ set_str(struct parse *p, const struct key *k, const char *v)
 		if (len == 0)
 			return fail(p, "%s: empty value", k->name);
 		for (i = 0; i < len; i++)
-			if (v[i] <= ' ' || v[i] >= 0x7f)
+			if ((unsigned char)v[i] <= ' ' ||
+			    (unsigned char)v[i] >= 0x7f)
 				return fail(p, "%s: only printable characters "
 				    "without blanks allowed", k->name);
 	}
@@ -808,6 +809,17 @@ conf_handler(void *user, const char *section, const char *name,
 	return set_value(p, k, p->acc) == 0;
 }
 
+/* next_char: getc(), read again after a signal interrupted the read. */
+static int
+next_char(FILE *f)
+{
+	int ch;
+
+	while ((ch = getc(f)) == EOF && ferror(f) && errno == EINTR)
+		clearerr(f);
+	return ch;
+}
+
 /*
  * read_raw: the next line of p->f into p->raw, without its "\n" or "\r\n"
  * (and without a UTF-8 BOM on line 1).  Sets p->nul or p->toolong and
@@ -820,7 +832,7 @@ read_raw(struct parse *p)
 	int ch;
 
 	p->nul = p->toolong = 0;
-	while ((ch = getc(p->f)) != EOF && ch != '\n') {
+	while ((ch = next_char(p->f)) != EOF && ch != '\n') {
 		if (ch == '\0')
 			p->nul = 1;
 		else if (n < sizeof(p->raw) - 1)
@@ -1125,15 +1137,20 @@ is_blank_or_comment(int ch)
 }
 
 /*
- * print_str: "key = value", a value too long for one line split at single
- * spaces into continuation lines, which conf_handler() joins back.
+ * print_str: "key = value".  A value too long for one line is split at
+ * single spaces into continuation lines, which conf_handler() joins back
+ * with one space; a value without such a space goes whole on a
+ * continuation line of its own, as it may have been read.  A value that
+ * starts with ';' follows the '=' directly, or it would be a comment.
  */
 static void
 print_str(FILE *f, const char *key, const char *v)
 {
 	size_t room = LINE_MAX_CONTENT - strlen(key) - 3, i, cut;
+	const char *sp = *v == ';' ? "" : " ";
+	int first = 1;
 
-	fprintf(f, "%s =%s", key, *v != '\0' ? " " : "");
+	fprintf(f, "%s =", key);
 	while (strlen(v) > room) {
 		cut = 0;
 		for (i = room; i > 0; i--)
@@ -1142,40 +1159,64 @@ print_str(FILE *f, const char *key, const char *v)
 				cut = i;
 				break;
 			}
-		if (cut == 0)
+		if (cut == 0 && (!first || is_blank_or_comment(
+		    (unsigned char)v[0])))
 			break;
-		fprintf(f, "%.*s\n\t", (int)cut, v);
-		v += cut + 1;
+		fprintf(f, "%s%.*s\n\t", first && cut ? sp : "", (int)cut, v);
+		v += cut != 0 ? cut + 1 : 0;
 		room = LINE_MAX_CONTENT - 1;
+		first = 0;
 	}
-	fprintf(f, "%s\n", v);
+	fprintf(f, "%s%s\n", first && *v != '\0' ? sp : "", v);
 }
 
+/* host_text: a server as conf_load reads it back. */
 static void
-print_host(FILE *f, const char *key, const char *host, unsigned port)
+host_text(char *buf, size_t size, const char *host, unsigned port)
 {
 	int v6 = strchr(host, ':') != NULL;
 
 	if (port != 0)
-		fprintf(f, "%s = %s%s%s:%u\n", key, v6 ? "[" : "", host,
+		snprintf(buf, size, "%s%s%s:%u", v6 ? "[" : "", host,
 		    v6 ? "]" : "", port);
 	else
-		fprintf(f, "%s = %s%s%s\n", key, v6 ? "[" : "", host,
+		snprintf(buf, size, "%s%s%s", v6 ? "[" : "", host,
 		    v6 ? "]" : "");
+}
+
+/*
+ * print_server: one "server = ENTRY" line; a name too long for that
+ * line goes as "server=ENTRY" or, after another entry, as a continuation
+ * line, the ways it can have been read.
+ */
+static void
+print_server(FILE *f, const char *entry, int after)
+{
+	size_t len = strlen(entry);
+
+	if (len + strlen("server = ") <= LINE_MAX_CONTENT)
+		fprintf(f, "server = %s\n", entry);
+	else if (len + strlen("server=") <= LINE_MAX_CONTENT || !after)
+		fprintf(f, "server=%s\n", entry);
+	else
+		fprintf(f, "\t%s\n", entry);
 }
 
 void
 conf_print(const struct conf *c, FILE *f)
 {
+	char entry[CONF_NAME_MAX + 16];
 	unsigned i;
 
 	fprintf(f, "[clamd]\n");
 	for (i = 0; i < c->nserver && i < CONF_SERVERS_MAX; i++) {
 		if (c->server[i].is_unix)
-			fprintf(f, "server = unix:%s\n", c->server[i].host);
+			snprintf(entry, sizeof(entry), "unix:%s",
+			    c->server[i].host);
 		else
-			print_host(f, "server", c->server[i].host,
+			host_text(entry, sizeof(entry), c->server[i].host,
 			    c->server[i].port);
+		print_server(f, entry, i > 0);
 	}
 	fprintf(f, "port = %u\n", c->port);
 	fprintf(f, "protocol = %s\n", name_of(protocols, c->protocol));
@@ -1189,9 +1230,10 @@ conf_print(const struct conf *c, FILE *f)
 	fprintf(f, "ping_interval_ms = %u\n", c->ping_interval_ms);
 
 	fprintf(f, "\n[socks]\n");
-	if (c->socks_host[0] != '\0')
-		print_host(f, "server", c->socks_host, c->socks_port);
-	else
+	if (c->socks_host[0] != '\0') {
+		host_text(entry, sizeof(entry), c->socks_host, c->socks_port);
+		print_server(f, entry, 0);
+	} else
 		fprintf(f, "server =\n");
 	fprintf(f, "version = %s\n", c->socks_version == 4 ? "4a" : "5");
 	print_str(f, "username", c->socks_user);
@@ -1214,5 +1256,5 @@ conf_print(const struct conf *c, FILE *f)
 	fprintf(f, "\n[log]\n");
 	fprintf(f, "debug = %d\n", c->debug);
 	fprintf(f, "syslog = %s\n", c->syslog ? "yes" : "no");
-	fprintf(f, "ident = %s\n", c->ident);
+	print_str(f, "ident", c->ident);
 }

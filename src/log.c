@@ -2,7 +2,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <syslog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "io.h"
 #include "log.h"
@@ -11,6 +13,41 @@ static int level;
 static int use_syslog;
 static const char *ident = "clamhook";
 static ms_t start;
+static int logfd = -1;
+
+/*
+ * Syslog without libc's syslog(3), which drags time zone code into a
+ * static binary: one datagram to /dev/log in the form every syslogd
+ * takes (RFC 3164 without a timestamp: the daemon adds its own):
+ *
+ *	<PRI>IDENT[PID]: TEXT		PRI = facility mail (2) * 8 + severity
+ */
+enum { LOG_ERR = 3, LOG_WARNING = 4, LOG_INFO = 6, LOG_DEBUG = 7 };
+
+static void
+sys_log(int severity, const char *tag, const char *text)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX,
+		.sun_path = "/dev/log" };
+	char msg[1200];
+	int n;
+
+	if (logfd < 0) {
+		logfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (logfd < 0)
+			return;
+		if (connect(logfd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+			close(logfd);
+			logfd = -1;
+			return;
+		}
+	}
+	n = snprintf(msg, sizeof(msg), "<%d>%s[%d]: %s%s", 2 * 8 + severity,
+	    ident, (int)getpid(), tag, text);
+	if (n > 0)
+		send(logfd, msg, (size_t)n < sizeof(msg) ? (size_t)n :
+		    sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
 
 void
 log_init(int debug, int syslog_on, const char *name)
@@ -20,8 +57,6 @@ log_init(int debug, int syslog_on, const char *name)
 		ident = name;
 	if (start == 0)
 		start = io_now();
-	if (syslog_on && !use_syslog)
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 	use_syslog = syslog_on;
 }
 
@@ -31,6 +66,16 @@ log_level(void)
 	return level;
 }
 
+/* format: vsnprintf, then nothing a peer sent reaches a terminal raw. */
+static void
+format(char *line, size_t size, const char *fmt, va_list ap)
+{
+	vsnprintf(line, size, fmt, ap);
+	for (char *p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+}
+
 /* emit: one line to stderr (with a timestamp for steps) and syslog. */
 static void
 emit(int prio, const char *tag, int stamp, const char *fmt, va_list ap)
@@ -38,7 +83,7 @@ emit(int prio, const char *tag, int stamp, const char *fmt, va_list ap)
 	char line[1024];
 	ms_t t;
 
-	vsnprintf(line, sizeof(line), fmt, ap);
+	format(line, sizeof(line), fmt, ap);
 	if (stamp) {
 		t = io_now() - start;
 		fprintf(stderr, "%s: [%lld.%03lld] %s%s\n", ident,
@@ -47,7 +92,7 @@ emit(int prio, const char *tag, int stamp, const char *fmt, va_list ap)
 		fprintf(stderr, "%s: %s%s\n", ident, tag, line);
 	}
 	if (use_syslog)
-		syslog(prio, "%s%s", tag, line);
+		sys_log(prio, tag, line);
 }
 
 void
@@ -81,8 +126,8 @@ log_info(const char *fmt, ...)
 	} else if (use_syslog) {
 		char line[1024];
 
-		vsnprintf(line, sizeof(line), fmt, ap);
-		syslog(LOG_INFO, "%s", line);
+		format(line, sizeof(line), fmt, ap);
+		sys_log(LOG_INFO, "", line);
 	}
 	va_end(ap);
 }

@@ -49,8 +49,14 @@ usage(FILE *f)
 static void
 on_signal(int sig)
 {
+	static const char msg[] = "clamhook: interrupted by a signal: "
+	    "no verdict, temporary failure\n";
+	ssize_t n;
+
 	(void)sig;
 	verdict_signal_cleanup();
+	n = write(2, msg, sizeof(msg) - 1);
+	(void)n;
 	_exit(EX_TEMPFAIL);
 }
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -48,10 +49,17 @@ static int
 state_lock(const char *path)
 {
 	ms_t deadline = io_after(STATE_LOCK_MS);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0644);
+	struct stat st;
 
 	if (fd < 0) {
 		log_warn("state file %s: %s (ignored)", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_warn("state file %s: not a regular file (ignored)", path);
+		close(fd);
 		return -1;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -78,9 +86,13 @@ state_read(int fd, const char *path, struct state *s)
 
 	memset(s, 0, sizeof(*s));
 	n = pread(fd, buf, STATE_MAX, 0);
+	if (n < 0)
+		log_warn("state file %s: %s (ignored)", path, strerror(errno));
 	if (n <= 0)
 		return;
 	buf[n] = '\0';
+	if (strlen(buf) != (size_t)n)
+		goto corrupt;
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		char *end;
@@ -89,15 +101,16 @@ state_read(int fd, const char *path, struct state *s)
 			first = 0;
 			if (strcmp(line, "clamhook-state 1") == 0)
 				continue;
-			break;
+			goto corrupt;
 		}
-		if (strncmp(line, "next ", 5) == 0) {
+		if (strncmp(line, "next ", 5) == 0 &&
+		    isdigit((unsigned char)line[5])) {
 			errno = 0;
 			s->next = strtoull(line + 5, &end, 10);
-			if (errno == 0 && *end == '\0' && line[5] != '-')
+			if (errno == 0 && *end == '\0')
 				continue;
 		} else if (strncmp(line, "dead ", 5) == 0 &&
-		    s->ndead < POOL_MAX) {
+		    isdigit((unsigned char)line[5]) && s->ndead < POOL_MAX) {
 			long long u;
 
 			errno = 0;
@@ -109,12 +122,12 @@ state_read(int fd, const char *path, struct state *s)
 				continue;
 			}
 		}
-		log_warn("state file %s: corrupt, ignored", path);
-		memset(s, 0, sizeof(*s));
-		return;
+		goto corrupt;
 	}
-	if (first == 0 && s->next == 0 && s->ndead == 0)
-		return;
+	return;
+corrupt:
+	log_warn("state file %s: corrupt, ignored", path);
+	memset(s, 0, sizeof(*s));
 }
 
 /* state_write: replace the locked file's content. */
@@ -183,8 +196,10 @@ pool_init(struct pool *p, const struct conf *c, struct why *w)
 			size_t o = strlen(errs);
 
 			log_warn("clamd server %s", sw.text);
-			snprintf(errs + o, sizeof(errs) - o, "%s%s",
-			    o ? "; " : "", sw.text);
+			/* Truncated when long: why_set would cut it anyway. */
+			if (snprintf(errs + o, sizeof(errs) - o, "%s%s",
+			    o ? "; " : "", sw.text) < 0)
+				errs[o] = '\0';
 			continue;
 		}
 		p->n += n;
@@ -194,7 +209,9 @@ pool_init(struct pool *p, const struct conf *c, struct why *w)
 
 	memset(&s, 0, sizeof(s));
 	fd = -1;
-	if (c->state_file[0] != '\0' && (fd = state_lock(c->state_file)) >= 0) {
+	/* With one server there is no order to choose: leave the file be. */
+	if (c->state_file[0] != '\0' && p->n > 1 &&
+	    (fd = state_lock(c->state_file)) >= 0) {
 		state_read(fd, c->state_file, &s);
 		if (c->balance == BALANCE_ROUND_ROBIN) {
 			s.next++;
@@ -292,7 +309,7 @@ pool_mark(struct pool *p, int i, int dead)
 	struct state s;
 	int fd, d;
 
-	if (c->state_file[0] == '\0' || (!dead && !p->was_dead[i]))
+	if (c->state_file[0] == '\0' || p->n < 2 || (!dead && !p->was_dead[i]))
 		return;
 	if ((fd = state_lock(c->state_file)) < 0)
 		return;

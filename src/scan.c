@@ -54,10 +54,11 @@ scan_judge(const struct conf *c, const struct net_addr *a,
     int *alive)
 {
 	struct reply_result res;
-	char why[WHY_MAX];
+	char why[WHY_MAX], shown[OUTCOME_TEXT_MAX + 1];
 
 	reply_parse(r->line, r->len, &res);
-	log_step("reply from %s: %s", a->name, r->line);
+	verdict_sanitize(shown, r->line, r->len);
+	log_step("reply from %s: %s", a->name, shown);
 	*alive = 1;
 	switch (res.kind) {
 	case REPLY_OK:
@@ -101,8 +102,10 @@ scan_judge(const struct conf *c, const struct net_addr *a,
 int
 scan_fildes(const struct pool *p, int i, const struct input *in)
 {
+	/* clamd scans a passed file from its first byte, not from ours. */
 	return p->c->protocol == PROTO_FILDES && p->addr[i].is_unix &&
-	    in->is_regular && !p->has_proxy && !input_over(in);
+	    in->is_regular && in->start == 0 && !p->has_proxy &&
+	    !input_over(in);
 }
 
 /*
@@ -176,15 +179,28 @@ try_server(struct pool *p, int i, struct input *in, struct ring *r,
 	if (st < 0) {
 		snprintf(why, sizeof(why), "%s: %s", a->name, w.text);
 		scan_add_error(o, why);
-		pool_mark(p, i, 1);
 		/* A failed read of the message itself ends the scan. */
-		return in->failed ? -1 : 0;
+		if (in->failed)
+			return -1;
+		pool_mark(p, i, 1);
+		return 0;
 	}
 	st = scan_judge(c, a, &rep, in, o, &alive);
 	pool_mark(p, i, !alive);
 	if (st)
 		snprintf(o->server, sizeof(o->server), "%s", a->name);
 	return st;
+}
+
+/*
+ * share: the deadline for the try on p->order[k]: the time left, split
+ * evenly among the servers still to try, so that a silent server leaves
+ * time for the others (SPEC §5.2); the last one gets all that is left.
+ */
+static ms_t
+share(const struct pool *p, int k, ms_t now, ms_t deadline)
+{
+	return now + (deadline - now) / (p->n - k);
 }
 
 void
@@ -203,7 +219,9 @@ scan_message(struct pool *p, struct input *in, struct ring *r,
 		st = -1;
 	}
 	for (k = 0; st == 0 && k < p->n; k++) {
-		if (io_now() >= deadline) {
+		ms_t now = io_now();
+
+		if (now >= deadline) {
 			char why[WHY_MAX];
 
 			snprintf(why, sizeof(why), "%s: not tried, timeout_ms "
@@ -212,7 +230,8 @@ scan_message(struct pool *p, struct input *in, struct ring *r,
 			scan_add_error(o, why);
 			continue;
 		}
-		st = try_server(p, p->order[k], in, r, deadline, o);
+		st = try_server(p, p->order[k], in, r,
+		    share(p, k, now, deadline), o);
 	}
 	scan_finish(c, in, st == 1, start, deadline, o);
 }
@@ -229,6 +248,10 @@ scan_finish(const struct conf *c, struct input *in, int final, ms_t start,
 		/* The verdict stands for what was read; say it. */
 		log_warn("%s", w.text);
 	}
+	/* A pipe is known to be longer than max_size only once drained. */
+	if (o->result == RESULT_CLEAN && (input_over(in) || (!in->is_regular &&
+	    !in->eof && in->limit != 0 && in->total >= in->limit)))
+		o->result = RESULT_PARTIAL;
 	o->bytes = in->is_regular ? in->size : in->total;
 	if (o->result == RESULT_ERROR && o->error[0] == '\0')
 		scan_add_error(o, "no clamd server answered");
@@ -296,7 +319,8 @@ static int
 ping_once(struct pool *p, int i, struct why *w)
 {
 	const struct net_addr *a = &p->addr[i];
-	ms_t deadline = io_after(p->c->timeout_ms);
+	/* A try: connect and PING, each within connect_timeout_ms. */
+	ms_t deadline = io_after(p->c->connect_timeout_ms);
 	char v[OUTCOME_TEXT_MAX + 1];
 	struct reply r;
 	struct why e;

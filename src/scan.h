@@ -5,6 +5,7 @@
 #include "conf.h"
 #include "input.h"
 #include "pool.h"
+#include "reply.h"
 #include "ring.h"
 #include "verdict.h"
 
@@ -48,7 +49,9 @@ void scan_oversize(const struct conf *c, const struct input *in,
 
 /*
  * scan_fildes: whether the input goes to server i with FILDES: protocol
- * fildes, a Unix-socket server, no proxy, a regular file within max_size.
+ * fildes, a Unix-socket server, no proxy, a regular file within max_size
+ * read from its start (clamd scans a passed file from offset 0, so a
+ * standard input that begins further on goes with INSTREAM).
  */
 int scan_fildes(const struct pool *p, int i, const struct input *in);
 

@@ -25,6 +25,12 @@
 static const char *volatile sig_tmp;
 
 /*
+ * The final path of a file destination until the verdict is committed: a
+ * signal before then removes what an earlier run left there (fail closed).
+ */
+static const char *volatile sig_path;
+
+/*
  * A record under construction: buf[0..len) with room for a NUL kept back.
  * Once full, every later append is dropped and render fails as a whole.
  */
@@ -391,6 +397,7 @@ open_tmp(struct verdict_out *v, struct why *w)
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (v->fd != -1) {
 			sig_tmp = v->tmp;
+			sig_path = v->path;
 			return 0;
 		}
 		err = errno;
@@ -628,6 +635,7 @@ verdict_commit(struct verdict_out *v, struct why *w)
 		    "verdict %s: cannot rename temporary file", v->path);
 	}
 	sig_tmp = NULL;
+	sig_path = NULL;
 	v->tmp[0] = '\0';
 	sync_dir(v->path);
 	return 0;
@@ -649,8 +657,10 @@ verdict_abort(struct verdict_out *v)
 void
 verdict_signal_cleanup(void)
 {
-	const char *p = sig_tmp;
+	const char *p = sig_tmp, *q = sig_path;
 
 	if (p != NULL && p[0] != '\0')
 		unlink(p);
+	if (q != NULL && q[0] != '\0')
+		unlink(q);
 }

@@ -111,7 +111,8 @@ void verdict_abort(struct verdict_out *v);
 
 /*
  * verdict_signal_cleanup: async-signal-safe: unlink the temporary file of
- * the current verdict_out, if any.
+ * the current verdict_out, if any, and, until it is committed, what an
+ * earlier run left at a file destination's path.
  */
 void verdict_signal_cleanup(void);
 

@@ -20,7 +20,7 @@ FUZZ_TARGETS	?= reply socks conf verdict
 FUZZ_SECONDS	?= 60
 FUZZ_CC		?= clang
 FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_FLAGS	:= -g -O1 $(FUZZ_SAN)
+FUZZ_FLAGS	:= -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN)
 FUZZ_RUNFLAGS	?= -max_len=8192 -timeout=10 -rss_limit_mb=2048
 REPLAY_CC	?= gcc
 REPLAY_SANITIZE	?= -fsanitize=address,undefined -fno-sanitize-recover=all

@@ -103,8 +103,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (n1 != n2 || memcmp(p1, p2, n1) != 0) {
-		fprintf(stderr, "conf_print differs after a reload:\n%.*s\n"
-		    "----\n%.*s", (int)n1, p1, (int)n2, p2);
+		fprintf(stderr,
+		    "conf_print differs after a reload:\n%.*s\n"
+		    "----\n%.*s",
+		    (int)n1, p1, (int)n2, p2);
 		abort();
 	}
 	free(p1);

@@ -16,7 +16,7 @@
 #define REC_MAX 20000
 
 struct rec {
-	int rc;			/* 1 complete, -1 overlong */
+	int rc; /* 1 complete, -1 overlong */
 	size_t len;
 	uint64_t hash;
 };
@@ -91,8 +91,8 @@ check_parse(const char *line, size_t len)
 
 	memset(&res, 0xa5, sizeof(res));
 	reply_parse(line, len, &res);
-	if (res.name == NULL || res.name < line ||
-	    res.namelen > len || res.name + res.namelen > line + len)
+	if (res.name == NULL || res.name < line || res.namelen > len ||
+	    res.name + res.namelen > line + len)
 		abort();
 	switch (res.kind) {
 	case REPLY_OK:
@@ -110,7 +110,7 @@ check_parse(const char *line, size_t len)
 			abort();
 		if (res.kind == REPLY_SIZE_LIMIT &&
 		    memmem(line, len, "INSTREAM size limit exceeded.", 29) ==
-		    NULL)
+			NULL)
 			abort();
 		break;
 	case REPLY_READ_TIMEOUT:
@@ -180,7 +180,7 @@ feed(const uint8_t *data, size_t size, int how, struct pass *ps)
 				if (used == 0 || off - start != r.len + 1 ||
 				    memcmp(r.line, data + start, r.len) != 0 ||
 				    (data[off - 1] != '\0' &&
-				    data[off - 1] != '\n') ||
+					data[off - 1] != '\n') ||
 				    memchr(r.line, '\0', r.len) != NULL ||
 				    memchr(r.line, '\n', r.len) != NULL)
 					abort();
@@ -194,7 +194,7 @@ feed(const uint8_t *data, size_t size, int how, struct pass *ps)
 				ps->n++;
 			}
 			if (rc == -1)
-				return;	/* the client gives up here */
+				return; /* the client gives up here */
 			reply_init(&r);
 			start = off;
 		}

@@ -65,7 +65,8 @@ check_parsers(const uint8_t *data, size_t size)
 		} else {
 			if (n < 5 || p[0] != 5 || p[1] != 0)
 				abort();
-			if (!(p[3] == 1 && l == 10) && !(p[3] == 4 && l == 22) &&
+			if (!(p[3] == 1 && l == 10) &&
+			    !(p[3] == 4 && l == 22) &&
 			    !(p[3] == 3 && l == 7 + (long)p[4]))
 				abort();
 		}
@@ -91,9 +92,9 @@ expected(const struct conf *c, const uint8_t *p, size_t n)
 
 	if (c->socks_version == 4)
 		return 8;
-	off = 2;			/* VER METHOD */
+	off = 2; /* VER METHOD */
 	if (n > 1 && p[1] == 2)
-		off += 2;		/* RFC 1929 VER STATUS */
+		off += 2; /* RFC 1929 VER STATUS */
 	if (off + 5 > n)
 		abort();
 	switch (p[off + 3]) {
@@ -154,7 +155,7 @@ check_handshake(const uint8_t *data, size_t size)
 		t.salen = sizeof(*in6);
 		break;
 	default:
-		break;	/* by name: salen 0 */
+		break; /* by name: salen 0 */
 	}
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
@@ -176,7 +177,7 @@ check_handshake(const uint8_t *data, size_t size)
 		io_nonblock(sv[0], 1);
 		left = 0;
 		while ((k = read(sv[0], rest + left,
-		    sizeof(rest) - (size_t)left)) > 0)
+			    sizeof(rest) - (size_t)left)) > 0)
 			left += k;
 		if ((size_t)left != size - exp ||
 		    memcmp(rest, data + exp, (size_t)left) != 0)

@@ -82,8 +82,10 @@ san(char *dst, const char *s, size_t max)
 	size_t i;
 
 	for (i = 0; s[i] != '\0' && i < max; i++)
-		dst[i] = (unsigned char)s[i] < 0x20 ||
-		    (unsigned char)s[i] > 0x7e ? '?' : s[i];
+		dst[i] =
+		    (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ?
+		    '?' :
+		    s[i];
 	dst[i] = '\0';
 }
 
@@ -145,8 +147,8 @@ shell_value(const char *p, size_t n, char *dst, size_t cap)
 }
 
 static void
-check_record(const struct conf *c, const struct outcome *o,
-    const char *file, const char *rec, int len)
+check_record(const struct conf *c, const struct outcome *o, const char *file,
+    const char *rec, int len)
 {
 	char want[1024], got[1024], prefix[OUTCOME_TEXT_MAX + 2];
 	char fsan[CONF_NAME_MAX + 1], vsan[CONF_NAME_MAX + 1];
@@ -186,7 +188,8 @@ check_record(const struct conf *c, const struct outcome *o,
 		if (c->format == FORMAT_SHELL) {
 			if (!shell_line(line, n))
 				abort();
-			if (n > 15 && memcmp(line, "CLAMHOOK_VIRUS='", 16) == 0) {
+			if (n > 15 &&
+			    memcmp(line, "CLAMHOOK_VIRUS='", 16) == 0) {
 				shell_value(line, n, got, sizeof(got));
 				if (strcmp(got, o->virus) != 0)
 					abort();
@@ -201,9 +204,11 @@ check_record(const struct conf *c, const struct outcome *o,
 		    (n < 2 || memcmp(body, "X-", 2) != 0))
 			abort();
 		if (c->format == FORMAT_JAMES &&
-		    (n != (infected ? 25 : 26) || memcmp(body,
-		    infected ? "X-MessageIsInfected: true" :
-		    "X-MessageIsInfected: false", n) != 0))
+		    (n != (infected ? 25 : 26) ||
+			memcmp(body,
+			    infected ? "X-MessageIsInfected: true" :
+				       "X-MessageIsInfected: false",
+			    n) != 0))
 			abort();
 		if (c->format == FORMAT_LINE &&
 		    (o->result == RESULT_CLEAN || infected)) {

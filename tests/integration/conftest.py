@@ -30,8 +30,8 @@ clamhook (function)
     with "-c FILE" then args, and returns a support.Run, which unpacks as
         status, out, err, elapsed = clamhook([...])
     and also has .maxrss_kib and .timed_out.
-      config None : clamhook.base (a [clamd] server on the session clamd's
-                    TCP port, loaded on first use),
+      config None : clamhook.base ([clamd] server = the session clamd's
+                    TCP port, state_file in tmp_path; loaded on first use),
       config dict : {section: {key: value}} merged over clamhook.base (a
                     value None drops the key, a list repeats it),
       config str  : the file's text as it is,
@@ -312,7 +312,11 @@ class Clamhook:
         """The default configuration: the session clamd over TCP."""
         if self._base is None:
             c = self._request.getfixturevalue("clamd")
-            self._base = {"clamd": {"server": c.server("tcp")}}
+            # A state file per test: no shared round-robin counter or dead
+            # marks between tests, nothing written to /run.
+            self._base = {"clamd": {
+                "server": c.server("tcp"),
+                "state_file": os.path.join(str(self.tmp), "clamhook.state")}}
         return self._base
 
     @base.setter

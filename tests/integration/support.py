@@ -426,7 +426,8 @@ def run_process(argv, input=None, stdin=None, timeout=30, env=None,
     of the forking Python process (Linux keeps the pre-exec high-water mark).
     For a meaningful peak pass rss_launcher (see build_rss_launcher): argv
     then runs under that tiny static program, and maxrss_kib is the
-    process's own VmHWM at exit (None if it could not be read).  on_start(live) is called once the process runs
+    process's own VmHWM at exit (None if it could not be read).
+    on_start(live) is called once the process runs
     with a Live object (e.g. to send it a signal later); its exceptions
     kill the process and propagate after it is reaped."""
     rss_file = None

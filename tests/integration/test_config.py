@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
-"""Configuration and command line: SPEC §1, §2, §2.1, §3 (75 while scanning,
-78 only under --check-config)."""
+"""Configuration and command line: SPEC §1, §2, §2.1, §3 (75 while
+scanning, 78 only under --check-config)."""
 
 import os
 import re

@@ -30,13 +30,14 @@ BUSYBOX = shutil.which("busybox")
 
 
 class Outcome:
-    """One run of clamhook against one peer."""
+    """One run of clamhook against its peers."""
 
-    def __init__(self, run, peer, verdict_path):
+    def __init__(self, run, peers, verdict_path):
         self.run = run
         self.status, self.out, self.err, self.elapsed = run
-        self.peer = peer
-        self.conns = peer["conns"]
+        self.peers = peers
+        self.peer = peers[0]
+        self.conns = peers[0]["conns"]
         self.verdict_path = verdict_path
 
     @property
@@ -49,45 +50,63 @@ class Outcome:
             return None
 
     def __repr__(self):
-        return "%r\npeer: %r" % (self.run, {
+        return "%r\npeers: %r" % (self.run, [{
             "conns": [{k: v for k, v in c.items() if k != "head"}
-                      for c in self.conns], "error": self.peer["error"]})
+                      for c in p["conns"]], "error": p["error"]}
+            for p in self.peers])
 
 
 def scan(clamhook, scenario, message=None, timeout_ms=3000,
          connect_timeout_ms=1000, unix=False, rcvbuf=None, fmt="line",
-         repeat=False, run_timeout=40):
-    """Start a peer playing scenario, run clamhook on message with the
-    peer as its only server and a stale clean verdict at its file
-    destination, stop the peer, return an Outcome."""
+         repeat=False, run_timeout=40, args=(), config=None,
+         on_start=None):
+    """Start a peer playing scenario (a list: one peer each, tried in that
+    order), run clamhook on message with the peers as its servers and a
+    stale clean verdict at its file destination, stop the peers, return
+    an Outcome."""
     tmp = str(clamhook.tmp)
     verdict = os.path.join(tmp, "verdict")
     with open(verdict, "wb") as f:
         f.write(STALE)
+    stale_ino = os.stat(verdict).st_ino
+    scenarios = [scenario] if isinstance(scenario, str) else scenario
     sockdir = tempfile.mkdtemp(prefix="chh", dir="/tmp") if unix else None
-    peer = Peer(scenario, unix=os.path.join(sockdir, "c.sock")
-                if unix else None, log=os.path.join(tmp, "peer.json"),
-                max_seconds=run_timeout, rcvbuf=rcvbuf, repeat=repeat)
-    peer.start()
+    peers = []
     try:
-        clamhook.base = {"clamd": {"server": peer.address}}
-        run = clamhook(input=support.mail_plain() if message is None
-                       else message, timeout=run_timeout, config={
-                           "clamd": {"timeout_ms": timeout_ms,
-                                     "connect_timeout_ms":
-                                     connect_timeout_ms,
-                                     "state_file":
-                                     os.path.join(tmp, "state")},
-                           "verdict": {"mode": 2, "format": fmt,
-                                       "output": verdict}})
+        for i, sc in enumerate(scenarios):
+            peers.append(Peer(sc, unix=os.path.join(sockdir, "c%d.sock" % i)
+                              if unix else None,
+                              log=os.path.join(tmp, "peer%d.json" % i),
+                              max_seconds=run_timeout, rcvbuf=rcvbuf,
+                              repeat=repeat))
+        for p in peers:
+            p.start()
+        clamhook.base = {"clamd": {"server": [p.address for p in peers]}}
+        conf = {"clamd": {"timeout_ms": timeout_ms,
+                          "connect_timeout_ms": connect_timeout_ms,
+                          "balance": "failover",
+                          "state_file": os.path.join(tmp, "state")},
+                "verdict": {"mode": 2, "format": fmt, "output": verdict}}
+        for sec, keys in (config or {}).items():
+            conf.setdefault(sec, {}).update(keys)
+        run = clamhook(args=args, input=None if args and message is None
+                       else support.mail_plain() if message is None
+                       else message,
+                       timeout=run_timeout, config=conf, on_start=on_start)
     finally:
-        peer.stop()
-        peer.join(10)
+        for p in peers:
+            p.stop()
+        for p in peers:
+            p.join(10)
         if sockdir:
             shutil.rmtree(sockdir, ignore_errors=True)
     assert not run.timed_out, run
-    print("\n##", scenario[:60], run.status, run.err, "%.2f" % run.elapsed, [ (c["bytes"], c["instream"] and {k: c["instream"][k] for k in ("bytes","end","over_limit")}) for c in peer.result()["conns"]])
-    return Outcome(run, peer.result(), verdict)
+    o = Outcome(run, [p.result() for p in peers], verdict)
+    try:
+        o.rewritten = os.stat(verdict).st_ino != stale_ino
+    except FileNotFoundError:
+        o.rewritten = False
+    return o
 
 
 def assert_failed(o, reason, deadline=None, within=None):
@@ -124,6 +143,31 @@ def instream_of(o, i=0):
     return st
 
 
+# -- the peer itself (no clamhook needed) --------------------------------
+
+def test_peer_parses_instream_framing():
+    """The hostile peer counts INSTREAM chunks and the end chunk right, so
+    what the tests assert about the client is true."""
+    import socket
+    import struct
+
+    with Peer(r"accept; command; instream; send 'stream: OK\0'; close",
+              max_seconds=10) as p:
+        with socket.create_connection(("127.0.0.1", p.port), 5) as s:
+            s.sendall(b"zINSTREAM\0" + struct.pack(">I", 3) + b"abc"
+                      + struct.pack(">I", 70000) + b"x" * 70000
+                      + struct.pack(">I", 0))
+            s.settimeout(5)
+            assert s.recv(100) == b"stream: OK\0"
+        r = p.wait(5)
+    c = r["conns"][0]
+    assert c["commands"] == ["zINSTREAM\0"], r
+    assert c["instream"]["bytes"] == 70003, r
+    assert c["instream"]["chunks"] == 2 and c["instream"]["end"], r
+    assert c["instream"]["max_chunk"] == 70000, r
+    assert r["error"] is None, r
+
+
 # -- the connection itself -------------------------------------------------
 
 def test_connect_hangs(clamhook):
@@ -146,6 +190,23 @@ def test_never_reads_big_message(clamhook):
         o.conns[0]["closed_at"] >= 1.8, o
 
 
+def test_slow_reader_cannot_extend_deadline(clamhook):
+    """The peer reads 4 KiB every 50 ms: progress all the time, but the
+    message would take 40 s; the deadline (2 s) ends it."""
+    o = scan(clamhook, "accept; command; trickle 4096 50",
+             message=support.filler(8 * MIB), timeout_ms=2000,
+             rcvbuf=16384)
+    assert_failed(o, r"tim|deadline", deadline=2.0)
+
+
+def test_connect_timeout_capped_by_deadline(clamhook):
+    """connect_timeout_ms (5 s) longer than the whole timeout_ms (1.5 s):
+    the deadline wins."""
+    o = scan(clamhook, "fill; sleep 30000", connect_timeout_ms=5000,
+             timeout_ms=1500)
+    assert_failed(o, r"tim|deadline", deadline=1.5)
+
+
 def test_reads_all_never_answers(clamhook):
     msg = support.mail_plain()
     o = scan(clamhook, "accept; command; instream; hold", message=msg,
@@ -154,6 +215,7 @@ def test_reads_all_never_answers(clamhook):
     assert o.conns[0]["commands"] == ["zINSTREAM\0"], o
     st = instream_of(o)
     assert st["end"] and st["bytes"] == len(msg), o
+    assert 0 < st["max_chunk"] <= 8192, o       # chunk_size
 
 
 def test_drip_reply_is_bounded_by_deadline(clamhook):
@@ -253,9 +315,9 @@ def test_command_read_timed_out(clamhook):
 
 def test_error_reply(clamhook):
     o = scan(clamhook, r"accept; command; instream; "
-             r"send 'stream: Can''t allocate memory ERROR\0'; close",
+             "send \"stream: Can't allocate memory ERROR\\0\"; close",
              timeout_ms=10000)
-    assert_failed(o, r"allocate memory", within=5)
+    assert_failed(o, r"Can't allocate memory", within=5)
 
 
 # -- size limit answered early -----------------------------------------------
@@ -367,3 +429,214 @@ def test_hostile_name_4k_without_newline(clamhook):
                   within=5)
     for line in o.err.splitlines():
         assert all(0x20 <= c <= 0x7e for c in line), o
+
+
+def test_debug_traffic_of_hostile_name_is_escaped(clamhook):
+    """-d 2 logs the reply: escaped, nothing of it reaches the terminal
+    raw (ESC, CR, BEL)."""
+    name = hostile_name(1000)
+    o = scan(clamhook, "accept; command; instream; sendhex %s; close"
+             % (b"stream: " + name + b" FOUND\0").hex(), args=["-d", "2"],
+             timeout_ms=10000)
+    assert o.status == 1, o
+    assert o.err != b"", o
+    for line in o.err.split(b"\n")[:-1]:
+        assert all(0x20 <= c <= 0x7e or c == 0x09 for c in line), \
+            "raw byte in stderr line %r" % line
+    assert o.err.endswith(b"\n"), o
+
+
+# -- a clean answer that cannot be for the whole message -------------------
+
+@pytest.mark.parametrize("scenario", [
+    r"accept; command; expect 65536; send 'stream: OK\0'; drain",
+    r"accept; command; expect 65536; send 'stream: OK\0'; hold",
+    r"accept; send 'stream: OK\0'; drain",
+    r"accept; command; expect 65536; send 'stream: OK\0'; close",
+], ids=["then-reads-on", "then-stops-reading", "before-command",
+        "then-closes"])
+def test_early_ok_is_never_clean(clamhook, scenario):
+    """A peer says OK before the message was sent: that OK is not for the
+    whole message (SPEC §3: never clean unless clamd said OK for the
+    whole message)."""
+    o = scan(clamhook, scenario, message=support.filler(4 * MIB),
+             timeout_ms=3000)
+    assert_failed(o, r".", within=3 + SLACK)
+
+
+# -- one deadline for every try -------------------------------------------
+
+def test_deadline_spans_failover(clamhook):
+    """The first server's connect hangs (1.5 s of connect_timeout_ms), the
+    second never answers: the scan ends at timeout_ms (2.5 s) from the
+    start, not 2.5 s after the second connect."""
+    o = scan(clamhook, ["fill; sleep 30000",
+                        "accept; command; instream; hold"],
+             connect_timeout_ms=1500, timeout_ms=2500)
+    assert_failed(o, r"tim|deadline", deadline=2.5)
+    assert len(o.peers[1]["conns"]) == 1, o
+
+
+def test_failover_after_reset_resends_whole_message(clamhook):
+    """The first server resets mid-stream; the message (in the ring) is
+    sent again from its first byte to the second, whose OK is final."""
+    msg = support.filler(512 * KIB)
+    o = scan(clamhook, ["accept; command; expect 65536; reset",
+                        r"accept; command; instream; "
+                        r"send 'stream: OK\0'; close"],
+             message=msg, timeout_ms=10000,
+             config={"message": {"buffer_size": 1 * MIB}})
+    assert o.status == 0, o
+    assert o.err == b"", o
+    assert o.verdict == b"Virus-Test: False\n", o
+    st = o.peers[1]["conns"][0]["instream"]
+    assert st["end"] and st["bytes"] == len(msg), o
+
+
+def test_failover_after_error_reply(clamhook):
+    msg = support.filler(40 * KIB)      # fits the default 64 KiB ring
+    o = scan(clamhook, [r"accept; command; instream; "
+                        r"send 'stream: Can not allocate memory ERROR\0'; "
+                        r"close",
+                        r"accept; command; instream; "
+                        r"send 'stream: Second.Opinion FOUND\0'; close"],
+             message=msg, timeout_ms=10000)
+    assert_infected(o, b"Second.Opinion")
+    st = o.peers[1]["conns"][0]["instream"]
+    assert st["end"] and st["bytes"] == len(msg), o
+
+
+def test_failover_pipe_longer_than_ring(clamhook):
+    """A piped message longer than the ring cannot be sent again: 75, and
+    the second server never gets an end chunk after a partial message."""
+    msg = support.filler(2 * MIB)
+    o = scan(clamhook, ["accept; command; expect 600000; reset",
+                        r"accept; command; instream; "
+                        r"send 'stream: OK\0'; close"],
+             message=msg, timeout_ms=10000,
+             config={"message": {"buffer_size": 64 * KIB}})
+    assert_failed(o, r".", within=5)
+    for c in o.peers[1]["conns"]:
+        st = c["instream"]
+        assert st is None or not st["end"] or st["bytes"] == len(msg), o
+
+
+# -- signals and the shell record ------------------------------------------
+
+def test_sigterm_while_waiting(clamhook):
+    """An MTA's timeout kills the scan while clamd says nothing: 75, the
+    stale verdict removed."""
+    import signal
+    import time
+
+    def term(live):
+        time.sleep(0.7)
+        live.proc.send_signal(signal.SIGTERM)
+
+    o = scan(clamhook, "accept; command; instream; hold", timeout_ms=20000,
+             on_start=term)
+    assert_failed(o, r"signal|term|interrupt|killed", within=3)
+
+
+def test_shell_record_on_timeout(clamhook):
+    """shell format: a failed scan writes CLAMHOOK_RESULT='error' with the
+    reason, over the stale record."""
+    o = scan(clamhook, r"accept; command; instream; drip 1000 'stream: OK\0'",
+             fmt="shell", timeout_ms=2000)
+    assert o.status == 75, o
+    assert 1.9 <= o.elapsed <= 2 + SLACK, o
+    support.assert_error_line(o.err)
+    rec = o.verdict
+    assert rec is not None, o
+    d = support.check_shell(rec, "error")
+    assert re.search(r"tim|deadline", d["CLAMHOOK_ERROR"], re.I), d
+
+
+# -- what a clamd may do that must still work ------------------------------
+
+def test_reply_split_across_reads(clamhook):
+    o = scan(clamhook, r"accept; command; instream; send 'stream: O'; "
+             r"sleep 300; send 'K'; sleep 300; send '\0'; close",
+             timeout_ms=5000)
+    assert o.status == 0, o
+    assert o.err == b"", o
+    assert o.verdict == b"Virus-Test: False\n" and o.rewritten, o
+
+
+def test_drip_reply_within_deadline(clamhook):
+    """A slow but timely clamd: 11 bytes 100 ms apart, 5 s deadline."""
+    o = scan(clamhook, r"accept; command; instream; "
+             r"drip 100 'stream: OK\0'; close", timeout_ms=5000)
+    assert o.status == 0, o
+    assert o.verdict == b"Virus-Test: False\n" and o.rewritten, o
+    assert 0.9 <= o.elapsed <= 3, o
+
+
+def test_unix_listen_queue_full(clamhook):
+    """A Unix socket with a full queue refuses at once (EAGAIN): 75
+    quickly, not a hang."""
+    o = scan(clamhook, "fill; sleep 30000", unix=True, timeout_ms=10000,
+             connect_timeout_ms=3000)
+    assert_failed(o, r"connect|unavailable|again|refused|tim", within=4)
+
+
+def test_accept_then_close_at_once(clamhook):
+    o = scan(clamhook, "accept; close", message=support.filler(1 * MIB),
+             timeout_ms=10000)
+    assert_failed(o, r"clos|reset|broken|connection", within=5)
+
+
+def test_session_reply_sent_ahead_is_never_clean(clamhook):
+    """Several files (IDSESSION): the peer answers request 2 together with
+    request 1, before file 2 was sent.  File 2 was never scanned: it must
+    not be reported clean."""
+    tmp = str(clamhook.tmp)
+    a = os.path.join(tmp, "a.eml")
+    b = os.path.join(tmp, "b.eml")
+    with open(a, "wb") as f:
+        f.write(support.mail_plain())
+    with open(b, "wb") as f:
+        f.write(support.filler(4 * MIB))
+    o = scan(clamhook, r"accept; command; command; instream; "
+             r"send '1: stream: OK\0002: stream: OK\0'; drain",
+             args=[a, b], timeout_ms=4000,
+             config={"message": {"buffer_size": 1 * MIB}})
+    assert o.conns and o.conns[0]["commands"][:2] == \
+        ["zIDSESSION\0", "zINSTREAM\0"], o
+    assert o.status == 75, o
+    rec = o.verdict or b""
+    assert (b.encode() + b"\tVirus-Test: False\n") not in rec, o
+
+
+# -- --ping against peers that are not quite clamd ---------------------------
+
+def ping(clamhook, scenario, max_pings=1, timeout_ms=2000):
+    return scan(clamhook, scenario, args=["--ping"], timeout_ms=timeout_ms,
+                config={"clamd": {"max_pings": max_pings,
+                                  "ping_interval_ms": 100}})
+
+
+def test_ping_pong_without_terminator(clamhook):
+    o = ping(clamhook, "accept; command; send PONG; close")
+    assert o.status == 75, o
+    support.assert_error_line(o.err)
+    assert o.out == b"" or b"PONG" not in o.out, o
+
+
+def test_ping_dripped_pong_bounded(clamhook):
+    o = ping(clamhook, r"accept; command; drip 1000 'PONG\0'",
+             timeout_ms=1500)
+    assert o.status == 75, o
+    support.assert_error_line(o.err)
+    assert o.elapsed <= 1.5 + SLACK, o
+
+
+def test_ping_hostile_version_is_sanitised(clamhook):
+    """What VERSION answers is printed: never a raw control byte."""
+    o = ping(clamhook, r"accept; command; send 'PONG\0'; close; "
+             r"accept; command; "
+             r"send 'ClamAV 1.0\x1b[2J\x1b]0;pwn\x07\r\xff/1/x\0'; close")
+    assert o.status == 0, o
+    assert o.out.endswith(b"\n") and o.out.count(b"\n") == 1, o
+    assert all(0x20 <= c <= 0x7e for c in o.out[:-1]), o
+    assert b"ClamAV 1.0" in o.out, o

@@ -8,7 +8,6 @@ import threading
 import pytest
 
 import support
-from eicar import eicar
 from support import EICAR_NAME, KIB, MIB
 
 MAX = 4 * KIB

@@ -18,7 +18,9 @@ VERDICT = "HOLD-FOR-REVIEW"
 
 
 def message(infected):
-    return support.mail_eicar_attachment() if infected else support.mail_plain()
+    if infected:
+        return support.mail_eicar_attachment()
+    return support.mail_plain()
 
 
 def expected(clamhook, fmt, mode, infected, field="Virus-Test"):
@@ -103,7 +105,8 @@ def test_output_file_reader_never_sees_a_part(clamhook, tmp_path):
     vdir = tmp_path / "v"
     vdir.mkdir()
     path = vdir / "verdict"
-    records = {support.expected_line(2, None), support.expected_line(2, EICAR_NAME)}
+    records = {support.expected_line(2, None),
+               support.expected_line(2, EICAR_NAME)}
     path.write_bytes(support.expected_line(2, None))
     seen, bad, stop = [0], [], threading.Event()
 
@@ -311,7 +314,7 @@ def test_failed_scan_on_error_accept(clamhook, tmp_path):
     support.assert_error_line(r.err, "Connection refused")
 
 
-# --- command line overrides and logging (§1, §7) -----------------------------
+# --- command line overrides and logging (§1, §7) ---------------------------
 
 def test_dash_o_overrides_output(clamhook, tmp_path):
     a = tmp_path / "a"

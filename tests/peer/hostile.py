@@ -10,7 +10,8 @@ Steps (JSON: {"op": NAME, ...}; command line: "NAME ARG...; NAME ARG..."):
   accept [ms]           accept one connection (waiting at most ms)
   fill                  fill the listen queue with the peer's own
                         connections, so that a client's connect hangs
-                        (the kernel drops its SYN); never accept
+                        (the kernel drops its SYN); never accept.  Done
+                        before the peer is started when it comes first
   command               read one clamd command: "z...\\0" or "n...\\n"
   expect N              read exactly N bytes (fewer if the client closes)
   until STR             read until STR (escaped) has been received
@@ -20,6 +21,9 @@ Steps (JSON: {"op": NAME, ...}; command line: "NAME ARG...; NAME ARG..."):
                         message bytes came (clamd's StreamMaxLength)
   drain [ms]            read and drop everything until the client closes
   hold [ms]             read nothing; wait until the client closes (or ms)
+  trickle N MS          read N bytes every MS milliseconds until the client
+                        closes: slow progress that must not extend a
+                        deadline
   send STR              send STR (escaped: \\0 \\n \\xNN \\\\ ...)
   sendhex HEX           send bytes given in hex
   sendn STR COUNT       send STR repeated COUNT times
@@ -146,6 +150,8 @@ def step_from_words(op, args):
         return {"op": op, "ms": _int(args, 0), "str": args[1]}
     if op == "sleep":
         return {"op": op, "ms": _int(args, 0)}
+    if op == "trickle":
+        return {"op": op, "n": _int(args, 0), "ms": _int(args, 1)}
     raise ValueError("unknown step: " + op)
 
 
@@ -201,6 +207,10 @@ class Peer(threading.Thread):
             self.port = self.sock.getsockname()[1]
         self.sock.listen(backlog)
         self.rcvbuf = rcvbuf
+        # leading fill steps run now: once constructed (and before the
+        # port is printed), the queue is full and a connect hangs
+        while self.steps and self.steps[0]["op"] == "fill":
+            self.do_fill(self.steps.pop(0))
 
     @property
     def address(self):
@@ -410,6 +420,17 @@ class Peer(threading.Thread):
             n += len(b)
         self.event("drain", n=n, closed=self.cur["client_closed"])
 
+    def do_trickle(self, s):
+        n = 0
+        while True:
+            b = self.recv(s["n"])
+            if not b:
+                break
+            n += len(b)
+            if self.stopping.wait(s["ms"] / 1000.0):
+                break
+        self.event("trickle", n=n, closed=self.cur["client_closed"])
+
     def do_hold(self, s):
         c = self.conn
         ev = select.POLLRDHUP | select.POLLHUP | select.POLLERR
@@ -515,10 +536,8 @@ class Peer(threading.Thread):
             self._finish()
 
     def _finish(self):
-        if self.conn is not None and self.fillers == []:
-            # hold the last connection open only as long as asked: a
-            # scenario that ends without close closes here
-            self._close_conn()
+        # a scenario that ends without close closes here
+        self._close_conn()
         for f in self.fillers:
             f.close()
         self.fillers = []

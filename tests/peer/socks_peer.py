@@ -206,6 +206,7 @@ class Conn:
                 self.sock.close()
             except OSError:
                 pass
+            self.rec["done"] = True
 
     def socks5(self):
         sc = self.sc
