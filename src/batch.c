@@ -28,10 +28,10 @@
  * it too; the next file opens a new one.
  */
 struct session {
-	int fd;			/* -1: none open */
-	int pos;		/* its server's position in p->order */
-	unsigned long id;	/* the last request number sent on it */
-	uint64_t broken;	/* servers (bit i: p->addr[i]) that failed */
+	int fd;		  /* -1: none open */
+	int pos;	  /* its server's position in p->order */
+	unsigned long id; /* the last request number sent on it */
+	uint64_t broken;  /* servers (bit i: p->addr[i]) that failed */
 };
 
 #define BIT(i) ((uint64_t)1 << (i))
@@ -200,8 +200,10 @@ try_file(struct pool *p, struct session *s, int pos, struct input *in,
 	if (res.id != s->id) {
 		session_end(p, s, 0);
 		verdict_sanitize(text, rep.line, rep.len);
-		snprintf(why, sizeof(why), "%s: reply \"%.100s\" does not "
-		    "answer IDSESSION request %lu", a->name, text, s->id);
+		snprintf(why, sizeof(why),
+		    "%s: reply \"%.100s\" does not answer IDSESSION "
+		    "request %lu",
+		    a->name, text, s->id);
 		scan_add_error(o, why);
 		failed(p, s, i);
 		return 0;
@@ -220,8 +222,8 @@ try_file(struct pool *p, struct session *s, int pos, struct input *in,
 
 /* scan_file: one file, its own deadline, every server if need be. */
 static void
-scan_file(struct pool *p, struct session *s, const char *file,
-    struct ring *r, struct outcome *o)
+scan_file(struct pool *p, struct session *s, const char *file, struct ring *r,
+    struct outcome *o)
 {
 	const struct conf *c = p->c;
 	ms_t start = io_now(), deadline = start + c->timeout_ms;
@@ -243,20 +245,20 @@ scan_file(struct pool *p, struct session *s, const char *file,
 		st = -1;
 	}
 	for (left = p->n; st == 0 && (pos = next_pos(p, s, tried)) >= 0;
-	    left--) {
+	     left--) {
 		ms_t now = io_now();
 
 		if (now >= deadline) {
-			snprintf(why, sizeof(why), "%s: not tried, timeout_ms "
-			    "(%u) passed", p->addr[p->order[pos]].name,
-			    c->timeout_ms);
+			snprintf(why, sizeof(why),
+			    "%s: not tried, timeout_ms (%u) passed",
+			    p->addr[p->order[pos]].name, c->timeout_ms);
 			scan_add_error(o, why);
 			break;
 		}
 		tried |= BIT(p->order[pos]);
 		/* As scan_message: the time left, shared by those to try. */
-		st = try_file(p, s, pos, &in, r,
-		    now + (deadline - now) / left, o);
+		st = try_file(p, s, pos, &in, r, now + (deadline - now) / left,
+		    o);
 	}
 	scan_finish(c, &in, st == 1, start, deadline, o);
 	input_close(&in);
@@ -267,8 +269,7 @@ scan_file(struct pool *p, struct session *s, const char *file,
  * each file on a connection of its own, as a single message would.
  */
 static void
-scan_alone(struct pool *p, const char *file, struct ring *r,
-    struct outcome *o)
+scan_alone(struct pool *p, const char *file, struct ring *r, struct outcome *o)
 {
 	struct input in;
 	struct why w;

@@ -69,12 +69,14 @@ data_end(int dfd, ms_t deadline, struct why *w)
 	if (n == 0)
 		return 0;
 	if (errno == ECONNRESET)
-		return why_set(w, "clamd closed the data connection before "
-		    "the end of the message: its StreamMaxLength is below the "
-		    "message size; set [message] max_size at or below it");
+		return why_set(w,
+		    "clamd closed the data connection before the end of the "
+		    "message: its StreamMaxLength is below the message size; "
+		    "set [message] max_size at or below it");
 	if (errno == ETIMEDOUT)
-		return why_set(w, "clamd did not close the data connection "
-		    "before the deadline");
+		return why_set(w,
+		    "clamd did not close the data connection before the "
+		    "deadline");
 	return why_errno(w, errno, "data connection");
 }
 
@@ -99,10 +101,10 @@ legacy_stream_send(struct pool *p, int i, int fd, struct input *in,
 		return -1;
 	reply_parse(rep->line, rep->len, &res);
 	switch (res.kind) {
-	case REPLY_UNKNOWN_COMMAND:	/* clamd 0.104 and later */
+	case REPLY_UNKNOWN_COMMAND: /* clamd 0.104 and later */
 	case REPLY_ERROR:
 	case REPLY_READ_TIMEOUT:
-		return CLAMD_SENT_EARLY_REPLY;	/* clamd's own error */
+		return CLAMD_SENT_EARLY_REPLY; /* clamd's own error */
 	default:
 		break;
 	}

@@ -27,6 +27,8 @@
 #define EX_CONFIG 78
 
 static struct conf conf;
+/* The ring over its storage, allocated once: reachable until exit. */
+static struct ring ring;
 
 static void
 usage(FILE *f)
@@ -90,7 +92,9 @@ block_signals(void)
 
 /*
  * ensure_std: descriptors 0-2 closed by a careless parent would be taken
- * by the first open(): point them at /dev/null.
+ * by the first open(): point them at /dev/null.  0 is opened write-only:
+ * a message read from a closed standard input fails (EBADF) instead of
+ * passing as an empty, clean one.
  */
 static void
 ensure_std(void)
@@ -98,9 +102,25 @@ ensure_std(void)
 	for (int fd = 0; fd < 3; fd++) {
 		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
 			continue;
-		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+		if (open("/dev/null", O_WRONLY) != fd)
 			_exit(EX_TEMPFAIL);
 	}
+}
+
+/*
+ * drop_stale: a scan that fails before its verdict is opened still leaves
+ * no verdict of an earlier run at a file destination (§4.3).  out is
+ * main()'s, so the signal handler never sees a dead stack frame.
+ */
+static void
+drop_stale(struct verdict_out *out, const char *dest)
+{
+	struct why w;
+
+	if (dest == NULL || *dest == '\0')
+		return;
+	(void)verdict_open(out, dest, 0, &w);
+	verdict_abort(out);
 }
 
 /* What the records of a run have come to. */
@@ -108,6 +128,7 @@ struct run {
 	struct verdict_out *out;
 	int status;		/* worst so far: 75 over 1 over 0 */
 	int batch;		/* several files: records carry the name */
+	int unwritten;		/* a record could not be written whole */
 };
 
 /* record: one message's outcome: log it, render it, write it. */
@@ -138,6 +159,7 @@ record(void *ctx, const char *file, struct outcome *o)
 	if (verdict_write(run->out, rec, (size_t)len, &w) < 0) {
 		log_error("%s", w.text);
 		run->status = EX_TEMPFAIL;
+		run->unwritten = 1;
 		return -1;
 	}
 	return 0;
@@ -160,7 +182,6 @@ main(int argc, char **argv)
 	const char *cfile = getenv("CLAMHOOK_CONFIG"), *output = NULL;
 	int debug = -1, action = 0, ch, status, nfiles;
 	unsigned char *storage;
-	struct ring ring;
 	struct pool pool;
 	struct verdict_out out;
 	struct run run;
@@ -227,6 +248,8 @@ main(int argc, char **argv)
 	/* Configuration: every problem is reported before a byte is read. */
 	if (conf_load(&conf, cfile, &w) < 0) {
 		log_error("%s", w.text);
+		if (action == 0)
+			drop_stale(&out, output);
 		return action == 't' ? EX_CONFIG : EX_TEMPFAIL;
 	}
 	if (debug >= 0)
@@ -240,6 +263,8 @@ main(int argc, char **argv)
 	}
 	if (conf_check(&conf, &w) < 0) {
 		log_error("%s", w.text);
+		if (action == 0)
+			drop_stale(&out, conf.output);
 		return action == 't' ? EX_CONFIG : EX_TEMPFAIL;
 	}
 	log_init(conf.debug, conf.syslog, conf.ident);
@@ -255,12 +280,16 @@ main(int argc, char **argv)
 	if (storage == NULL) {
 		log_error("cannot allocate the %llu-byte ring buffer",
 		    (unsigned long long)conf.buffer_size);
+		if (action == 0)
+			drop_stale(&out, conf.output);
 		return EX_TEMPFAIL;
 	}
 	ring_init(&ring, storage, (size_t)conf.buffer_size);
 
 	if (pool_init(&pool, &conf, &w) < 0) {
 		log_error("%s", w.text);
+		if (action == 0)
+			drop_stale(&out, conf.output);
 		return EX_TEMPFAIL;
 	}
 	if (action == 'p')
@@ -276,6 +305,7 @@ main(int argc, char **argv)
 	run.out = &out;
 	run.status = EX_CLEAN;
 	run.batch = nfiles > 1;
+	run.unwritten = 0;
 	if (nfiles > 1) {
 		batch_scan(&pool, argv + optind, nfiles, &ring, record, &run);
 	} else {
@@ -294,7 +324,9 @@ main(int argc, char **argv)
 		record(&run, path, &o);
 	}
 	status = run.status;
-	if (status == EX_TEMPFAIL && conf.format != FORMAT_SHELL) {
+	/* A shell record of a failure is kept, a partly written one never. */
+	if (status == EX_TEMPFAIL && (conf.format != FORMAT_SHELL ||
+	    run.unwritten)) {
 		verdict_abort(&out);
 		return EX_TEMPFAIL;
 	}

@@ -130,9 +130,16 @@ net_connect(const struct net_addr *a, ms_t deadline, struct why *w)
 			poll(NULL, 0, 10);
 			continue;
 		}
-		if (errno == EINTR && a->is_unix)
+		/*
+		 * POSIX: an interrupted connect() goes on in the background;
+		 * asking again tells how it stands (EALREADY, EISCONN), or
+		 * starts it where the call never reached the kernel.
+		 */
+		if (errno == EINTR && io_now() < deadline)
 			continue;
-		if (errno != EINPROGRESS && errno != EINTR) {
+		if (errno == EISCONN)
+			return fd;
+		if (errno != EINPROGRESS && errno != EALREADY) {
 			err = errno == EAGAIN ? ETIMEDOUT : errno;
 			close(fd);
 			return why_errno(w, err, "connect");

@@ -70,9 +70,9 @@ scan_judge(const struct conf *c, const struct net_addr *a,
 		return 1;
 	case REPLY_SIZE_LIMIT:
 		snprintf(why, sizeof(why), "%s: INSTREAM size limit exceeded: "
-		    "the message (%" PRIu64 " bytes) is larger than clamd's "
-		    "StreamMaxLength; set [message] max_size (now %" PRIu64
-		    ") at or below it", a->name, in->is_regular ? in->size :
+		    "the message is larger than clamd's StreamMaxLength (it "
+		    "stopped after %" PRIu64 " bytes read); set [message] "
+		    "max_size (now %" PRIu64 ") at or below it", a->name,
 		    in->total, c->max_size);
 		break;
 	case REPLY_ERROR:
@@ -123,7 +123,7 @@ try_server(struct pool *p, int i, struct input *in, struct ring *r,
 	struct why w;
 	int fd, st, alive = 0, fildes;
 	uint64_t sent = 0;
-	char why[WHY_MAX + 64];
+	char why[sizeof(a->name) + 2 + WHY_MAX];
 
 	fildes = scan_fildes(p, i, in);
 	if (!fildes && input_rewind(in, r, &w) < 0) {

@@ -5,6 +5,7 @@
 # BIN, BUILDDIR, TARGET, HOST_TARGET, HOST_CC, PYTHON, Q and step are its.
 #
 #   build/bench/floor           tests/bench/floor.c, static musl like clamhook
+#   build/bench/rss             tests/bench/rss.c, a tool's own peak RSS
 #   build/bench/clamhook-glibc  a glibc build of src/ for valgrind's counts
 #
 # The benchmark runs host binaries only.  BENCH_BUDGET_S, BENCH_RUNS,
@@ -14,10 +15,16 @@ BENCH_DIR := $(BUILDDIR)/bench
 BENCH_CC ?= musl-gcc
 BENCH_FLOOR := $(BENCH_DIR)/floor
 BENCH_GLIBC := $(BENCH_DIR)/clamhook-glibc
+BENCH_RSS := $(BENCH_DIR)/rss
 BENCH_FLOOR_FLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Os \
 	-ffunction-sections -fdata-sections -static -Wl,--gc-sections
 
 $(BENCH_FLOOR): tests/bench/floor.c
+	@mkdir -p $(@D)
+	$(call step,CC,$@)
+	$(Q)$(BENCH_CC) $(BENCH_FLOOR_FLAGS) -o $@ $<
+
+$(BENCH_RSS): tests/bench/rss.c
 	@mkdir -p $(@D)
 	$(call step,CC,$@)
 	$(Q)$(BENCH_CC) $(BENCH_FLOOR_FLAGS) -o $@ $<
@@ -29,9 +36,10 @@ $(BENCH_GLIBC): $(SRCS) $(wildcard src/*.h)
 
 .PHONY: bench
 ifeq ($(TARGET),$(HOST_TARGET))
-bench: $(BIN) $(TOP_BIN) $(BENCH_FLOOR) $(BENCH_GLIBC)
+bench: $(BIN) $(TOP_BIN) $(BENCH_FLOOR) $(BENCH_RSS) $(BENCH_GLIBC)
 	$(Q)CLAMHOOK_BIN='$(call sq,$(abspath $(BIN)))' \
 		BENCH_FLOOR='$(call sq,$(abspath $(BENCH_FLOOR)))' \
+		BENCH_RSS='$(call sq,$(abspath $(BENCH_RSS)))' \
 		BENCH_GLIBC='$(call sq,$(abspath $(BENCH_GLIBC)))' \
 		MAKE='$(call sq,$(MAKE))' \
 		$(PYTHON) tests/bench/run.py

@@ -18,7 +18,8 @@ tests/bench/RESULTS.md and to standard output; goals are reported met or
 missed, never asserted.  Every wait is bounded; clamd is stopped at the end.
 
 Environment: CLAMHOOK_BIN (./clamhook), BENCH_FLOOR (build/bench/floor),
-BENCH_GLIBC (build/bench/clamhook-glibc), BENCH_RESULTS (where the report
+BENCH_GLIBC (build/bench/clamhook-glibc), BENCH_RSS (build/bench/rss, from
+tests/bench/rss.c), BENCH_RESULTS (where the report
 goes), BENCH_BUDGET_S (seconds for the whole run, default 780),
 BENCH_RUNS (rounds per small case, default 30; 4 KiB gets 40),
 BENCH_NICE (the nice value for the harness, clamd and the tools, default
@@ -59,6 +60,8 @@ FLOOR = os.path.abspath(os.environ.get(
     "BENCH_FLOOR", os.path.join(REPO, "build", "bench", "floor")))
 GLIBC = os.path.abspath(os.environ.get(
     "BENCH_GLIBC", os.path.join(REPO, "build", "bench", "clamhook-glibc")))
+RSS = os.path.abspath(os.environ.get(
+    "BENCH_RSS", os.path.join(REPO, "build", "bench", "rss")))
 RESULTS = os.environ.get("BENCH_RESULTS",
                          os.path.join(HERE, "RESULTS.md"))
 CLAMD = os.environ.get("CLAMD_BIN", "/usr/sbin/clamd")
@@ -390,9 +393,10 @@ def run_case(case, path, data, rounds, warmup, wd):
             case.rounds += 1
 
 
-def pair_ratio(case, name, ref):
+def pair_ratio(case, name, ref, what="wall"):
     """Median over rounds of tool/ref, both timed in the same round."""
-    rs = [a / b for a, b in zip(case.wall[name], case.wall[ref])
+    d = getattr(case, what)
+    rs = [a / b for a, b in zip(d[name], d[ref])
           if a == a and b == b and b > 0]
     return median(rs) if rs else float("nan")
 
@@ -447,7 +451,9 @@ def throughput(tools, data, wd, count=1000, block=50):
 
 
 def peak_rss(tools, msgs, launcher, wd):
-    """{(tool, label, mode): KiB} from one run each under the launcher."""
+    """{(tool, label, mode): (VmHWM, RssAnon, RssFile) in KiB} from one run
+    each under the launcher (tests/bench/rss.c; RssAnon and RssFile are
+    None with support.py's launcher, which reports VmHWM only)."""
     out = {}
     for label, path, data in msgs:
         for t in tools:
@@ -462,11 +468,13 @@ def peak_rss(tools, msgs, launcher, wd):
                 r = run_tool(argv, data if mode == "piped" else None, wd=wd)
                 try:
                     with open(rf) as f:
-                        kib = int(f.read().strip() or "-1")
+                        v = [int(x) for x in f.read().split()]
                 except (OSError, ValueError):
-                    kib = -1
-                out[(t.name, label, mode)] = kib if (
-                    r.status == 0 and kib > 0) else None
+                    v = []
+                v = (v + [-1, -1, -1])[:3]
+                v = [x if x >= 0 else None for x in v]
+                out[(t.name, label, mode)] = tuple(v) if (
+                    r.status == 0 and v[0]) else None
     return out
 
 
@@ -564,7 +572,8 @@ def machine():
 
 
 def pkg_version(name):
-    v = cmd_text(["dpkg-query", "-W", "-f", "${Version}", name])
+    v = cmd_text(["dpkg-query", "-W", "-f", "${Version}\\n", name])
+    v = v.splitlines()[0] if v else ""
     return v if v and "no packages" not in v else "unknown"
 
 
@@ -618,10 +627,12 @@ def report(ctx):
     add("- Each round runs every tool once, in an order rotated from round "
         "to round; warm-up rounds are not counted.  Time is wall time from "
         "posix_spawn to wait4; CPU is the tool's own user+system time "
-        "(wait4).  *vs floor* is the median over rounds of tool/floor "
-        "within the same round, against the floor on the same transport "
-        "(TCP tools against `floor tcp`, Unix-socket tools against `floor "
-        "unix`).")
+        "(wait4).  *vs floor* (and *CPU vs floor*) is the median over "
+        "rounds of tool/floor within the same round, against the floor on "
+        "the same transport (TCP tools against `floor tcp`, Unix-socket "
+        "tools against `floor unix`).  Wall time includes clamd's scan, "
+        "which dominates from 1 MiB on; CPU time is the client's own cost "
+        "and is much less disturbed by other load.")
     add("- `floor` (tests/bench/floor.c, static musl, -Os) connects, sends "
         "zINSTREAM, reads 8192-byte chunks and sends each with one writev, "
         "sends the zero chunk and prints the reply: no configuration, no "
@@ -639,18 +650,20 @@ def report(ctx):
     add("## Time per message")
     add("")
     add("| size | input | tool | rounds | median ms | min ms | vs floor | "
-        "CPU ms | failed |")
-    add("|---|---|---|---:|---:|---:|---:|---:|---:|")
+        "CPU ms | CPU vs floor | failed |")
+    add("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for case in ctx["cases"]:
         for t in case.tools:
             w = [x for x in case.wall[t.name] if x == x]
             c = [x for x in case.cpu[t.name] if x == x]
             ratio = ("1 (floor)" if t.name == t.floor
                      else fmt_x(pair_ratio(case, t.name, t.floor)))
-            add("| %s | %s | %s | %d | %s | %s | %s | %s | %d |" % (
+            cratio = ("1 (floor)" if t.name == t.floor
+                      else fmt_x(pair_ratio(case, t.name, t.floor, "cpu")))
+            add("| %s | %s | %s | %d | %s | %s | %s | %s | %s | %d |" % (
                 case.label, case.mode, t.name, len(w), fmt_ms(median(w)),
                 fmt_ms(min(w) if w else float("nan")), ratio,
-                fmt_ms(median(c)), case.failures[t.name]))
+                fmt_ms(median(c)), cratio, case.failures[t.name]))
     add("")
     if ctx["rounds_note"]:
         add(ctx["rounds_note"])
@@ -693,14 +706,20 @@ def report(ctx):
                 f = rss.get((t.floor, lab, mode))
                 if v is None:
                     cells.append("–")
-                elif t.name != t.floor and f:
-                    cells.append("%d (%.2fx)" % (v, v / f))
-                else:
-                    cells.append("%d" % v)
+                    continue
+                cell = "%d" % v[0]
+                if t.name != t.floor and f:
+                    cell += " (%.2fx)" % (v[0] / f[0])
+                if v[1] is not None and v[2] is not None:
+                    cell += " [%d+%d]" % (v[1], v[2])
+                cells.append(cell)
             add("| %s | %s | %s |" % (t.name, mode, " | ".join(cells)))
     add("")
-    add("(In brackets: the ratio to the floor on the same transport and "
-        "input.)")
+    add("(In round brackets: the ratio to the floor on the same transport "
+        "and input.  In square brackets: anonymous + file-backed resident "
+        "KiB at exit; a static binary's file-backed part is its own text "
+        "and data, mapped in 16-page blocks by the kernel's fault-around, "
+        "so it grows with the binary's size, not with what runs.)")
     add("")
     add("## Stripped binary size")
     add("")
@@ -790,7 +809,8 @@ def evaluate(ctx):
                 v = rss.get((t.name, lab, mode))
                 f = rss.get((t.floor, lab, mode))
                 if v and f:
-                    worst.append((v / f, "%s %s %s" % (t.name, lab, mode)))
+                    worst.append((v[0] / f[0], "%s %s %s" % (t.name, lab,
+                                                             mode)))
     if worst:
         w = max(worst)
         goals.append(("peak RSS at most 1.1x the floor's at every size",
@@ -807,6 +827,7 @@ def evaluate(ctx):
         for mode in ("piped", "file"):
             a = rss.get((t.name, "4 KiB", mode))
             b = rss.get((t.name, "100 MiB", mode))
+            a, b = a and a[0], b and b[0]
             if a and b:
                 same.append((b - a, "%s %s: %d / %d KiB" % (
                     t.name, mode, a, b)))
@@ -857,11 +878,23 @@ def main():
     sizes = binary_sizes()
 
     wd = tempfile.mkdtemp(prefix="clamhook-bench-", dir="/tmp")
+    try:
+        return measure(wd, load0, nice_note, started, cross_notes, sizes)
+    finally:
+        if os.environ.get("BENCH_KEEP") == "1":
+            note("work directory kept: %s" % wd)
+        else:
+            shutil.rmtree(wd, ignore_errors=True)
+
+
+def measure(wd, load0, nice_note, started, cross_notes, sizes):
+    """Everything that needs clamd, then the report."""
     cd = Clamd(wd)
     try:
         note("starting clamd in %s" % wd)
         cd.start()
-        launcher = support.build_rss_launcher(wd)
+        launcher = (RSS if os.access(RSS, os.X_OK)
+                    else support.build_rss_launcher(wd))
         tools = make_tools(cd, wd)
         msgs = []
         for label, size in SIZES:
@@ -971,12 +1004,15 @@ def main():
     with open(RESULTS, "w") as f:
         f.write(text)
     sys.stdout.write(text)
-    if os.environ.get("BENCH_KEEP") == "1":
-        note("work directory kept: %s" % wd)
-    else:
-        shutil.rmtree(wd, ignore_errors=True)
     return 0
 
 
+def _on_signal(sig, frame):
+    # SIGTERM or SIGHUP: unwind, so that main's finally stops clamd.
+    raise SystemExit(128 + sig)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
     sys.exit(main())

@@ -69,6 +69,12 @@ class CountingProxy:
     def sent(self):
         return [c["sent"] for c in self.conns]
 
+    def settle(self, timeout=10):
+        """Wait until every relay so far has ended (the client's last
+        bytes may still be on their way when it exits)."""
+        assert support.wait_for(
+            lambda: all(c["done"] for c in list(self.conns)), timeout)
+
     def reset(self):
         """Forget the connections so far (their relays may still run)."""
         with self.lock:
@@ -88,7 +94,7 @@ class CountingProxy:
                 continue
             except OSError:
                 return
-            rec = {"sent": bytearray(), "replies": 0}
+            rec = {"sent": bytearray(), "replies": 0, "done": False}
             with self.lock:
                 self.conns.append(rec)
             t = threading.Thread(target=self._relay, args=(c, rec),
@@ -96,19 +102,34 @@ class CountingProxy:
             t.start()
             self.threads.append(t)
 
+    @staticmethod
+    def _drain(c):
+        """clamd closed: pass the close on as a FIN and read what the
+        client still sends, so that no reset destroys the last reply
+        before the client reads it."""
+        try:
+            c.shutdown(socket.SHUT_WR)
+            end = time.monotonic() + 5
+            while time.monotonic() < end:
+                if select.select([c], [], [], 0.1)[0] and not c.recv(65536):
+                    return
+        except OSError:
+            pass
+
     def _relay(self, c, rec):
         try:
             s = socket.create_connection(self.target, 10)
         except OSError:
             c.close()
             return
-        pending = b""
-        relayed = 0
+        st = {"pending": b"", "relayed": 0}
         try:
             while not self.stopping and time.monotonic() < self.end:
                 r, _, _ = select.select([c, s], [], [], 0.1)
+                if s in r and not self._from_server(s, c, rec, st):
+                    return
                 if c in r:
-                    if self.fault == "kill" and relayed >= self.after:
+                    if self.fault == "kill" and st["relayed"] >= self.after:
                         return
                     b = c.recv(65536)
                     if not b:
@@ -119,31 +140,48 @@ class CountingProxy:
                                 break
                         return
                     rec["sent"] += b
-                    s.sendall(b)
-                if s in r:
-                    b = s.recv(65536)
-                    if not b:
+                    try:
+                        s.sendall(b)
+                    except OSError:
+                        # clamd stopped reading and closed (its size
+                        # limit): its last reply may still be queued.
+                        s.settimeout(5)
+                        while self._from_server(s, c, rec, st):
+                            pass
                         return
-                    pending += b
-                    while b"\0" in pending:
-                        reply, pending = pending.split(b"\0", 1)
-                        if self.fault and relayed >= self.after:
-                            if self.fault == "swallow":
-                                return
-                            m = re.match(rb"(\d+): ", reply)
-                            if m:
-                                reply = b"%d: %s" % (
-                                    int(m.group(1)) + 1, reply[m.end():])
-                        c.sendall(reply + b"\0")
-                        relayed += 1
-                        rec["replies"] += 1
-                        if self.fault == "idle" and relayed >= self.after:
-                            return
         except OSError:
             pass
         finally:
             c.close()
             s.close()
+            rec["done"] = True
+
+    def _from_server(self, s, c, rec, st):
+        """Relay the replies clamd sent (applying the fault); False when
+        the relay is over."""
+        try:
+            b = s.recv(65536)
+        except OSError:
+            b = b""
+        if not b:
+            self._drain(c)
+            return False
+        st["pending"] += b
+        while b"\0" in st["pending"]:
+            reply, st["pending"] = st["pending"].split(b"\0", 1)
+            if self.fault and st["relayed"] >= self.after:
+                if self.fault == "swallow":
+                    return False
+                m = re.match(rb"(\d+): ", reply)
+                if m:
+                    reply = b"%d: %s" % (int(m.group(1)) + 1,
+                                         reply[m.end():])
+            c.sendall(reply + b"\0")
+            st["relayed"] += 1
+            rec["replies"] += 1
+            if self.fault == "idle" and st["relayed"] >= self.after:
+                return False
+        return True
 
 
 @pytest.fixture
@@ -277,6 +315,7 @@ def test_200_files_one_session(clamhook, clamd, proxies, tmp_path, fmt):
     assert expect[2] == 75
     px.reset()
     check_batch(clamhook, files, config, fmt, expect)
+    px.settle()
     assert px.accepts == 1
     cmds = session_commands(bytes(px.sent[0]))
     readable = [f for f in files if os.path.isfile(f)]
@@ -334,6 +373,8 @@ def test_broken_session_continues_on_next_server(clamhook, clamd, proxies,
     b = proxies(clamd.port)
     expect = single_runs(clamhook, files, cfg(clamd.server()))
     check_batch(clamhook, files, cfg(a.server, b.server), expect=expect)
+    a.settle()
+    b.settle()
     assert (a.accepts, b.accepts) == (1, 1)
     # Each readable file answered once: `after` on a, the rest on b, the
     # one that was in flight when a broke starting over on b (a mangled
@@ -352,6 +393,7 @@ def test_wrong_request_number_single_server(clamhook, clamd, proxies,
     files = make_files(tmp_path, 8, ["clean"])
     px = proxies(clamd.port, fault="mangle", after=3)
     r = clamhook(files, config=cfg(px.server))
+    px.settle()
     assert r.status == 75, r
     assert r.out == b"".join(prefixed(f, b"\n") for k, f in enumerate(files)
                              if k not in (3, 7))
@@ -410,7 +452,9 @@ def test_session_closed_between_files(clamhook, clamd, proxies, tmp_path):
     b = proxies(clamd.port)
     expect = single_runs(clamhook, files, cfg(clamd.server()))
     check_batch(clamhook, files, cfg(a.server, b.server), expect=expect)
-    assert a.accepts >= 2
+    a.settle()
+    b.settle()
+    assert a.accepts + b.accepts >= 2
     assert a.replies + b.replies == len(readable)
 
 
@@ -421,6 +465,7 @@ def test_first_server_down(clamhook, clamd, proxies, tmp_path):
     check_batch(clamhook, files,
                 cfg("127.0.0.1:%d" % support.closed_port(), px.server),
                 expect=expect)
+    px.settle()
     assert px.accepts == 1
 
 
@@ -462,6 +507,7 @@ def test_size_limit_ends_the_session(clamhook, make_clamd, proxies, tmp_path):
     assert b"StreamMaxLength" in expect[1]
     px.reset()
     check_batch(clamhook, files, config, expect=expect)
+    px.settle()
     assert px.accepts == 3      # a new session after each big file
 
 
@@ -477,6 +523,7 @@ def test_read_error_mid_session(clamhook, clamd, proxies, tmp_path):
     assert b"/proc/self/mem: read error" in expect[1]
     px.reset()
     check_batch(clamhook, files, config, expect=expect)
+    px.settle()
     assert px.accepts == 2
 
 

@@ -388,6 +388,15 @@ def children(pid):
         return []
 
 
+def running(pid):
+    """pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def waiting_scan_config(hook, peer):
     return hook.clamhook.config_file({"clamd": {
         "server": "127.0.0.1:%d" % peer.port, "timeout_ms": 30000}})
@@ -436,6 +445,31 @@ def test_process_group_sigterm_defers(hook, silent_peer):
     assert time.monotonic() - sent["t"] < 10, r
     assert r.out == b""
     assert hook.log() == [TAG + "defer stdin: stopped by a signal"]
+    assert hook.quarantined() == []
+
+
+def test_hook_sigterm_stops_the_scan(hook, silent_peer):
+    """A caller's timeout signals only the hook (busybox timeout): the
+    hook defers at once, not when clamhook's own deadline ends, and
+    stops clamhook."""
+    sent = {}
+
+    def start(live):
+        assert silent_peer.accepted.wait(20), "clamhook never connected"
+        kids = support.wait_for(lambda: children(live.pid), 5)
+        assert len(kids) == 1, kids
+        sent["kid"] = kids[0]
+        sent["t"] = time.monotonic()
+        os.kill(live.pid, signal.SIGTERM)
+
+    r = hook(input=INFECTED, on_start=start, timeout=40,
+             env={"CLAMHOOK_CONFIG": waiting_scan_config(hook, silent_peer)})
+    assert r.status == 75, r
+    assert time.monotonic() - sent["t"] < 10, r
+    assert hook.log() == [TAG + "defer stdin: stopped by a signal"]
+    # clamhook (or its runner) is told to stop too
+    assert support.wait_for(lambda: not running(sent["kid"]), 10), \
+        "clamhook still runs"
     assert hook.quarantined() == []
 
 

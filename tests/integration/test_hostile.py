@@ -640,3 +640,24 @@ def test_ping_hostile_version_is_sanitised(clamhook):
     assert o.out.endswith(b"\n") and o.out.count(b"\n") == 1, o
     assert all(0x20 <= c <= 0x7e for c in o.out[:-1]), o
     assert b"ClamAV 1.0" in o.out, o
+
+
+def test_session_early_ok_is_never_clean(clamhook):
+    """Several files: request 2 answered OK after 64 KiB of a 4 MiB file."""
+    tmp = str(clamhook.tmp)
+    a = os.path.join(tmp, "a.eml")
+    b = os.path.join(tmp, "b.eml")
+    with open(a, "wb") as f:
+        f.write(support.mail_plain())
+    with open(b, "wb") as f:
+        f.write(support.filler(4 * MIB))
+    o = scan(clamhook, r"accept; command; command; instream; "
+             r"send '1: stream: OK\0'; command; expect 65536; "
+             r"send '2: stream: OK\0'; drain",
+             args=[a, b], timeout_ms=4000)
+    assert o.conns and o.conns[0]["commands"] == \
+        ["zIDSESSION\0", "zINSTREAM\0", "zINSTREAM\0"], o
+    assert o.status == 75, o
+    rec = o.verdict or b""
+    assert (b.encode() + b"\tVirus-Test: False\n") not in rec, o
+    assert re.search(rb"before the end|protocol", o.err), o

@@ -32,7 +32,6 @@ import signal
 import smtplib
 import subprocess
 import tempfile
-import time
 from email.utils import make_msgid
 
 import pytest
@@ -46,7 +45,8 @@ FILTER = os.path.join(REPO, "board", "common", "rootfs_overlay", "usr",
 POSTFIX = "/usr/sbin/postfix"
 POSTQUEUE = "/usr/sbin/postqueue"
 MAIN_CF = "/etc/postfix/main.cf"
-MAIN_CF_PROTO = ("/etc/postfix/main.cf.proto", "/usr/share/postfix/main.cf.dist")
+MAIN_CF_PROTO = ("/etc/postfix/main.cf.proto",
+                 "/usr/share/postfix/main.cf.dist")
 MAIN_CF_MARK = ("# Created by clamhook's tests/integration/test_postfix.py "
                 "for its private instances;\n# removed when none is left.\n")
 LOCK = "/tmp/clamhook-test-postfix.lock"
