@@ -6,8 +6,11 @@
 #   make TARGET=aarch64       build/aarch64/clamhook (x86_64 aarch64 armv7 mipsel)
 #   make check                unit tests, integration suite, build tests
 #   make check TARGET=armv7   the same, the integration suite under qemu
+#   make check-unit | check-integration | check-build | lint   the parts
 #   make sanitize             clang ASan+UBSan build, unit + integration suites
+#   make check-all            all CI runs (after toolchain/deps-debian.sh)
 #   make install | install-strip | size | rootfs | demo | clean
+#   make fuzz | check-fuzz | bench     see tests/fuzz, tests/bench
 #   make help                 every target and variable
 #
 # Integrators (Buildroot, OpenWrt, Yocto) may pass CC (spaces allowed),

@@ -8,6 +8,8 @@
 #include "clamd.h"
 #include "log.h"
 
+#define BATCH 8
+
 int
 clamd_read_reply(int fd, struct reply *r, ms_t deadline, struct why *w)
 {
@@ -89,7 +91,7 @@ clamd_send(int cfd, int dfd, int framed, struct input *in, struct ring *r,
 	unsigned char hdr[4];
 	size_t hlen = framed ? sizeof(hdr) : 0;
 	size_t clen = 0, coff = 0;	/* current chunk: data length, wire bytes sent */
-	int in_chunk = 0, end = 0;
+	int in_chunk = 0, end = 0, blocked = 0;
 
 	/* A chunk is taken whole from the ring: it cannot be larger. */
 	if (chunk > r->cap)
@@ -163,7 +165,20 @@ clamd_send(int cfd, int dfd, int framed, struct input *in, struct ring *r,
 		}
 		if (!want_read && !want_write)
 			return why_set(w, "internal error: nothing to wait for");
-		rr = io_poll(pf, (nfds_t)np, deadline);
+		if (want_write && !want_read && !blocked && !end) {
+			/*
+			 * Write first; poll only once the socket is full, and
+			 * before the final zero-length chunk: a reply already
+			 * waiting then came before the end (never a verdict).
+			 */
+			for (int q = 0; q < np; q++)
+				pf[q].revents = 0;
+			pf[di].revents = POLLOUT;
+			rr = 1;
+		} else {
+			rr = io_poll(pf, (nfds_t)np, deadline);
+			blocked = 0;
+		}
 		if (rr < 0)
 			return why_errno(w, errno, "poll");
 		if (rr == 0 && (in_chunk || !want_read))
@@ -187,6 +202,58 @@ clamd_send(int cfd, int dfd, int framed, struct input *in, struct ring *r,
 			ssize_t k;
 			size_t dsent = coff > hlen ? coff - hlen : 0;
 
+			if (framed && coff == 0 && clen == chunk &&
+			    ring_unsent(r) >= 2 * (size_t)chunk) {
+				/* Several whole chunks in one writev. */
+				struct iovec bv[3 * BATCH], d[2];
+				size_t nb = ring_unsent(r) / chunk, full, rem;
+				int m = 0, s = 0;
+				size_t off = 0;
+
+				if (nb > BATCH)
+					nb = BATCH;
+				ring_peek(r, d, nb * chunk);
+				for (size_t j = 0; j < nb; j++) {
+					size_t need = chunk;
+
+					bv[m].iov_base = hdr;
+					bv[m++].iov_len = hlen;
+					while (need > 0) {
+						size_t take = d[s].iov_len - off;
+
+						if (take > need)
+							take = need;
+						bv[m].iov_base = (char *)d[s].iov_base + off;
+						bv[m++].iov_len = take;
+						need -= take;
+						off += take;
+						if (off == d[s].iov_len)
+							s++, off = 0;
+					}
+				}
+				k = writev(dfd, bv, m);
+				if (k < 0) {
+					if (errno == EAGAIN)
+						blocked = 1;
+					if (errno == EINTR || errno == EAGAIN)
+						continue;
+					return early(cfd, rep, deadline, errno, w);
+				}
+				full = (size_t)k / (hlen + chunk);
+				rem = (size_t)k % (hlen + chunk);
+				ring_consume(r, full * chunk);
+				*sent += full * chunk;
+				if (rem == 0) {
+					in_chunk = 0;
+				} else {
+					size_t dd = rem > hlen ? rem - hlen : 0;
+
+					ring_consume(r, dd);
+					*sent += dd;
+					coff = rem;
+				}
+				continue;
+			}
 			if (coff < hlen) {
 				iov[n].iov_base = hdr + coff;
 				iov[n++].iov_len = hlen - coff;
@@ -201,6 +268,8 @@ clamd_send(int cfd, int dfd, int framed, struct input *in, struct ring *r,
 			}
 			k = writev(dfd, iov, n);
 			if (k < 0) {
+				if (errno == EAGAIN)
+					blocked = 1;
 				if (errno == EINTR || errno == EAGAIN)
 					continue;
 				return early(cfd, rep, deadline, errno, w);

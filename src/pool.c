@@ -173,7 +173,9 @@ pool_init(struct pool *p, const struct conf *c, struct why *w)
 	char errs[WHY_MAX] = "";
 	long long now = (long long)time(NULL);
 
-	memset(p, 0, sizeof(*p));
+	/* Only what is read is set: the address table is large. */
+	p->n = 0;
+	p->has_proxy = 0;
 	p->c = c;
 	if (c->socks_host[0] != '\0') {
 		struct conf_server ps;
@@ -195,7 +197,6 @@ pool_init(struct pool *p, const struct conf *c, struct why *w)
 		if (n < 0) {
 			size_t o = strlen(errs);
 
-			log_warn("clamd server %s", sw.text);
 			/* Truncated when long: why_set would cut it anyway. */
 			if (snprintf(errs + o, sizeof(errs) - o, "%s%s",
 			    o ? "; " : "", sw.text) < 0)
@@ -206,8 +207,11 @@ pool_init(struct pool *p, const struct conf *c, struct why *w)
 	}
 	if (p->n == 0)
 		return why_set(w, "no clamd server could be resolved: %s", errs);
+	if (errs[0] != '\0')
+		log_warn("clamd servers left out: %s", errs);
 
-	memset(&s, 0, sizeof(s));
+	s.next = 0;
+	s.ndead = 0;
 	fd = -1;
 	/* With one server there is no order to choose: leave the file be. */
 	if (c->state_file[0] != '\0' && p->n > 1 &&

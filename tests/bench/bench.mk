@@ -45,6 +45,7 @@ bench: $(BIN) $(TOP_BIN) $(BENCH_FLOOR) $(BENCH_RSS) $(BENCH_GLIBC)
 		$(PYTHON) tests/bench/run.py
 else
 bench:
-	@echo 'make bench runs on the host only (TARGET=$(HOST_TARGET)), not TARGET=$(TARGET)' >&2
+	@echo 'make bench runs on the host only (TARGET=$(HOST_TARGET)),' \
+		'not TARGET=$(TARGET)' >&2
 	@exit 2
 endif

@@ -35,7 +35,6 @@ import re
 import select
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -303,8 +302,9 @@ def run_tool(argv, data=None, timeout=RUN_TIMEOUT, wd="/tmp"):
     start; a larger one by a feeder thread while the tool runs."""
     outp = os.path.join(wd, "run.out")
     errp = os.path.join(wd, "run.err")
-    out_fd = os.open(outp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC)
-    err_fd = os.open(errp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    out_fd = os.open(outp, flags)
+    err_fd = os.open(errp, flags)
     feeder = None
     wfd = None
     if data is None:

@@ -22,19 +22,26 @@ Findings this file documents (see the README for the rules they follow):
   cannot remove a stale verdict there either): 75 and the reason;
 - a configuration that cannot be read still removes a stale verdict at a
   -o path; with the destination only in the unreadable file, the stale
-  verdict stays (clamhook does not know where it is).
+  verdict stays (clamhook does not know where it is);
+- a message read from a standard input the parent closed is a failure,
+  not an empty clean message;
+- a shell record that could not be written whole is never renamed into
+  place (a reader would see a part);
+- EINTR injected where no kernel returns it (fstat, lseek, socket,
+  getsockopt, rename, fsync, open of a regular file) ends in 75: fail
+  closed, not covered here.
 """
 
-import errno
 import os
+import random
 import re
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import pytest
@@ -57,7 +64,6 @@ NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 def has_interpreter(path):
     """Whether the ELF file at path names a dynamic loader (PT_INTERP)."""
-    import struct
     with open(path, "rb") as f:
         head = f.read(64)
         if head[:4] != b"\x7fELF":
@@ -495,7 +501,6 @@ def test_output_symlinks_at_temporary_names(clamhook, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    import random
     rnd = random.Random(7)
     names = {".verdict.XXXXXX", ".verdict.tmp", ".verdict.000000",
              ".verdict.AAAAAA", ".verdict.aaaaaa", ".verdict.%d" % os.getpid()}

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: ISC
+"""board/: the init script and the Buildroot post-build script, run under
+busybox sh.  clamhook is a stand-in script here (the hooks are tested with
+the real binary and clamd in tests/integration)."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+COMMON = os.path.join(REPO, "board", "common")
+INIT = os.path.join(COMMON, "rootfs_overlay", "etc", "init.d", "S45clamhook")
+POST = os.path.join(COMMON, "post_build.sh")
+BUSYBOX = shutil.which("busybox") or "/bin/busybox"
+
+
+@pytest.fixture
+def fake(tmp_path):
+    """A clamhook that logs its arguments and exits $PING / $CHECK."""
+    log = tmp_path / "calls"
+    path = tmp_path / "clamhook"
+    path.write_text("""#!/bin/sh
+echo "$* config=$CLAMHOOK_CONFIG" >>%s
+case $1 in
+--ping) exit "${PING:-0}" ;;
+--check-config) exit "${CHECK:-0}" ;;
+esac
+exit 64
+""" % log)
+    path.chmod(0o755)
+    return path, log
+
+
+def init(fake, tmp_path, action, **env):
+    path, log = fake
+    e = dict(os.environ, CLAMHOOK=str(path),
+             CLAMHOOK_CONFIG=str(tmp_path / "x.ini"),
+             CLAMHOOK_QUARANTINE=str(tmp_path / "q"))
+    e.update(env)
+    r = subprocess.run([BUSYBOX, "sh", INIT, action], env=e,
+                       capture_output=True, text=True, timeout=30)
+    calls = log.read_text().splitlines() if log.exists() else []
+    return r, calls
+
+
+def test_start_checks_creates_and_pings(fake, tmp_path):
+    r, calls = init(fake, tmp_path, "start")
+    assert r.returncode == 0, r
+    assert r.stdout == "Starting clamhook: OK\n"
+    ini = str(tmp_path / "x.ini")
+    assert calls == ["--check-config config=" + ini, "--ping config=" + ini]
+    q = tmp_path / "q"
+    assert q.is_dir() and q.stat().st_mode & 0o777 == 0o700
+
+
+def test_start_fails_when_clamd_does_not_answer(fake, tmp_path):
+    r, calls = init(fake, tmp_path, "start", PING="75")
+    assert r.returncode == 1, r
+    assert "FAIL (clamd does not answer" in r.stdout
+
+
+def test_start_fails_on_a_bad_config_without_pinging(fake, tmp_path):
+    r, calls = init(fake, tmp_path, "start", CHECK="78")
+    assert r.returncode == 1, r
+    assert "FAIL (invalid" in r.stdout
+    assert [c.split()[0] for c in calls] == ["--check-config"]
+
+
+@pytest.mark.parametrize("action,status,first", [
+    ("stop", 0, None), ("status", 0, "--ping"), ("check", 0,
+                                                 "--check-config"),
+    ("bogus", 1, None)])
+def test_other_actions(fake, tmp_path, action, status, first):
+    r, calls = init(fake, tmp_path, action)
+    assert r.returncode == status, r
+    assert [c.split()[0] for c in calls] == ([first] if first else [])
+
+
+def test_post_build_without_board_keeps_the_ini(tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(os.path.join(COMMON, "rootfs_overlay"), root)
+    r = subprocess.run([BUSYBOX, "sh", POST, str(root)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r
+    with open(os.path.join(COMMON, "rootfs_overlay", "etc",
+                           "clamhook.ini")) as a:
+        assert (root / "etc" / "clamhook.ini").read_text() == a.read()
+    for s in ("etc/init.d/S45clamhook", "usr/libexec/clamhook/mta-hook",
+              "usr/libexec/clamhook/postfix-filter"):
+        assert (root / s).stat().st_mode & 0o777 == 0o755
+
+
+def test_post_build_merges_a_fragment(tmp_path):
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "clamhook.ini").write_text(
+        "[clamd]\nserver = a\nserver = b\n  c\nport = 1\n; next\n\n"
+        "[log]\ndebug = 0\n")
+    board = tmp_path / "board"
+    board.mkdir()
+    (board / "clamhook.fragment.ini").write_text(
+        "# comment\n[CLAMD]\nServer = x\nserver = y\nchunk_size = 4096\n"
+        "[verdict]\nmode = 2\n")
+    (board / "rootfs_overlay" / "etc").mkdir(parents=True)
+    (board / "rootfs_overlay" / "etc" / "extra").write_text("x\n")
+    r = subprocess.run([BUSYBOX, "sh", POST, str(root), str(board)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r
+    assert (root / "etc" / "clamhook.ini").read_text() == (
+        "[clamd]\nServer = x\nserver = y\nport = 1\nchunk_size = 4096\n"
+        "; next\n\n[log]\ndebug = 0\n\n[verdict]\nmode = 2\n")
+    assert (root / "etc" / "extra").read_text() == "x\n"
