@@ -83,19 +83,110 @@ early(int fd, struct reply *r, ms_t deadline, int werr, struct why *w)
 	return CLAMD_SENT_EARLY_REPLY;
 }
 
+/*
+ * What is on its way: the current chunk (its header, data length, and how
+ * many of its wire bytes went out) and the chunk size in force.
+ */
+struct tx {
+	unsigned char hdr[4];
+	size_t hlen;	/* 4 with INSTREAM framing, 0 for raw bytes */
+	size_t clen;
+	size_t coff;
+	size_t chunk;
+};
+
+/* tx_start: the next chunk holds len bytes. */
+static void
+tx_start(struct tx *t, size_t len)
+{
+	t->hdr[0] = (unsigned char)(len >> 24);
+	t->hdr[1] = (unsigned char)(len >> 16);
+	t->hdr[2] = (unsigned char)(len >> 8);
+	t->hdr[3] = (unsigned char)len;
+	t->clen = len;
+	t->coff = 0;
+}
+
+/*
+ * tx_write: one writev of what is left of the current chunk and, when it
+ * is a whole one, of up to BATCH - 1 whole chunks after it (their header
+ * is the same), so a socket takes many chunks per system call.  Consumes
+ * the data sent from the ring.  Returns 1 when every chunk written went
+ * out whole, 0 when part of one is left (it is then the current chunk),
+ * -1 with errno.
+ */
+static int
+tx_write(int fd, struct tx *t, struct ring *r, uint64_t *sent)
+{
+	struct iovec iov[2 * BATCH + 2], d[2];
+	size_t hleft = t->coff < t->hlen ? t->hlen - t->coff : 0;
+	size_t dleft = t->clen - (t->coff - (t->hlen - hleft));
+	size_t more = 0, off = 0, cur, whole, rem, got;
+	int n = 0, s = 0;
+	ssize_t k;
+
+	if (t->clen == t->chunk && t->chunk > 0)
+		more = (ring_unsent(r) - dleft) / t->chunk;
+	if (more > BATCH - 1)
+		more = BATCH - 1;
+	ring_peek(r, d, dleft + more * t->chunk);
+	for (size_t j = 0; j <= more; j++) {
+		size_t need = j == 0 ? dleft : t->chunk;
+
+		if (j == 0 ? hleft > 0 : t->hlen > 0) {
+			iov[n].iov_base = t->hdr + (j == 0 ? t->coff : 0);
+			iov[n++].iov_len = j == 0 ? hleft : t->hlen;
+		}
+		while (need > 0) {
+			size_t take = d[s].iov_len - off;
+
+			if (take > need)
+				take = need;
+			iov[n].iov_base = (char *)d[s].iov_base + off;
+			iov[n++].iov_len = take;
+			need -= take;
+			off += take;
+			if (off == d[s].iov_len)
+				s++, off = 0;
+		}
+	}
+	if ((k = writev(fd, iov, n)) < 0)
+		return -1;
+	cur = hleft + dleft;
+	if ((size_t)k < cur) {
+		got = (size_t)k > hleft ? (size_t)k - hleft : 0;
+		ring_consume(r, got);
+		*sent += got;
+		t->coff += (size_t)k;
+		return 0;
+	}
+	/* The current chunk went out, and whole ones after it. */
+	whole = t->hlen + t->chunk;
+	rem = ((size_t)k - cur) % whole;
+	got = dleft + ((size_t)k - cur) / whole * t->chunk;
+	if (rem > t->hlen)
+		got += rem - t->hlen;
+	ring_consume(r, got);
+	*sent += got;
+	if (rem == 0)
+		return 1;
+	t->clen = t->chunk;
+	t->coff = rem;
+	return 0;
+}
+
 int
 clamd_send(int cfd, int dfd, int framed, struct input *in, struct ring *r,
     unsigned chunk, int stop_over, ms_t deadline, struct reply *rep,
     uint64_t *sent, struct why *w)
 {
-	unsigned char hdr[4];
-	size_t hlen = framed ? sizeof(hdr) : 0;
-	size_t clen = 0, coff = 0;	/* current chunk: data length, wire bytes sent */
+	struct tx t = { .hlen = framed ? sizeof(t.hdr) : 0 };
 	int in_chunk = 0, end = 0, blocked = 0;
 
 	/* A chunk is taken whole from the ring: it cannot be larger. */
 	if (chunk > r->cap)
 		chunk = (unsigned)r->cap;
+	t.chunk = chunk;
 	*sent = 0;
 	reply_init(rep);
 	for (;;) {
@@ -111,21 +202,15 @@ clamd_send(int cfd, int dfd, int framed, struct input *in, struct ring *r,
 
 			/* Raw bytes need no framing: send what there is. */
 			if (u >= chunk || (u > 0 && (complete || !framed))) {
-				clen = u < chunk ? u : chunk;
+				tx_start(&t, u < chunk ? u : chunk);
 				in_chunk = 1;
 			} else if (complete) {
 				if (!framed)
 					return CLAMD_SENT_ALL;
-				clen = 0;
+				log_traffic("->", "\0\0\0\0", 4);
+				tx_start(&t, 0);
 				in_chunk = 1;
 				end = 1;
-			}
-			if (in_chunk) {
-				hdr[0] = (unsigned char)(clen >> 24);
-				hdr[1] = (unsigned char)(clen >> 16);
-				hdr[2] = (unsigned char)(clen >> 8);
-				hdr[3] = (unsigned char)clen;
-				coff = 0;
 			}
 		}
 		want_write = in_chunk;
@@ -197,94 +282,16 @@ clamd_send(int cfd, int dfd, int framed, struct input *in, struct ring *r,
 		/* A failed data connection shows as POLLERR/POLLHUP alone. */
 		if (di >= 0 &&
 		    (pf[di].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-			struct iovec iov[3];
-			int n = 0;
-			ssize_t k;
-			size_t dsent = coff > hlen ? coff - hlen : 0;
+			int st = tx_write(dfd, &t, r, sent);
 
-			if (framed && coff == 0 && clen == chunk &&
-			    ring_unsent(r) >= 2 * (size_t)chunk) {
-				/* Several whole chunks in one writev. */
-				struct iovec bv[3 * BATCH], d[2];
-				size_t nb = ring_unsent(r) / chunk, full, rem;
-				int m = 0, s = 0;
-				size_t off = 0;
-
-				if (nb > BATCH)
-					nb = BATCH;
-				ring_peek(r, d, nb * chunk);
-				for (size_t j = 0; j < nb; j++) {
-					size_t need = chunk;
-
-					bv[m].iov_base = hdr;
-					bv[m++].iov_len = hlen;
-					while (need > 0) {
-						size_t take = d[s].iov_len - off;
-
-						if (take > need)
-							take = need;
-						bv[m].iov_base = (char *)d[s].iov_base + off;
-						bv[m++].iov_len = take;
-						need -= take;
-						off += take;
-						if (off == d[s].iov_len)
-							s++, off = 0;
-					}
-				}
-				k = writev(dfd, bv, m);
-				if (k < 0) {
-					if (errno == EAGAIN)
-						blocked = 1;
-					if (errno == EINTR || errno == EAGAIN)
-						continue;
-					return early(cfd, rep, deadline, errno, w);
-				}
-				full = (size_t)k / (hlen + chunk);
-				rem = (size_t)k % (hlen + chunk);
-				ring_consume(r, full * chunk);
-				*sent += full * chunk;
-				if (rem == 0) {
-					in_chunk = 0;
-				} else {
-					size_t dd = rem > hlen ? rem - hlen : 0;
-
-					ring_consume(r, dd);
-					*sent += dd;
-					coff = rem;
-				}
-				continue;
-			}
-			if (coff < hlen) {
-				iov[n].iov_base = hdr + coff;
-				iov[n++].iov_len = hlen - coff;
-			}
-			if (clen > dsent) {
-				struct iovec d[2];
-
-				ring_peek(r, d, clen - dsent);
-				iov[n++] = d[0];
-				if (d[1].iov_len != 0)
-					iov[n++] = d[1];
-			}
-			k = writev(dfd, iov, n);
-			if (k < 0) {
+			if (st < 0) {
 				if (errno == EAGAIN)
 					blocked = 1;
 				if (errno == EINTR || errno == EAGAIN)
 					continue;
 				return early(cfd, rep, deadline, errno, w);
 			}
-			if ((size_t)k > 0) {
-				size_t h = coff < hlen ? hlen - coff : 0;
-				size_t d = (size_t)k > h ? (size_t)k - h : 0;
-
-				ring_consume(r, d);
-				*sent += d;
-				coff += (size_t)k;
-			}
-			if (coff == hlen + clen) {
-				if (framed && log_level() >= 2)
-					log_step("-> chunk of %zu bytes", clen);
+			if (st == 1) {
 				in_chunk = 0;
 				if (end)
 					return CLAMD_SENT_ALL;

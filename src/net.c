@@ -155,11 +155,25 @@ net_connect(const struct net_addr *a, ms_t deadline, struct why *w)
 		return r == 0 ? why_set(w, "connect: timed out") :
 		    why_errno(w, err, "connect");
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err != 0) {
-		close(fd);
-		return why_errno(w, err, "connect");
+	/*
+	 * How did it end?  Asking connect() again returns the pending error
+	 * as the call's own errno (EISCONN once connected); SO_ERROR, which
+	 * some emulators hand over untranslated (qemu-mipsel), only when
+	 * that says nothing.
+	 */
+	if (connect(fd, (const struct sockaddr *)&a->sa, a->salen) == 0 ||
+	    errno == EISCONN)
+		return fd;
+	err = errno;
+	if (err == EALREADY || err == EINPROGRESS || err == EINTR) {
+		int soerr = 0;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+			soerr = errno;
+		if (soerr == 0)
+			return fd;
+		err = soerr;
 	}
-	return fd;
+	close(fd);
+	return why_errno(w, err, "connect");
 }

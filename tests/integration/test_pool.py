@@ -197,11 +197,16 @@ def test_name_with_a_dead_address_fails_over(clamhook, clamd, tmp_path):
                      "127.0.0.1 farm\n")
     path = clamhook.config_file(pool("farm:%d" % clamd.port,
                                      balance="failover"))
+    # musl keeps the order of /etc/hosts; glibc (the sanitizer build) sorts
+    # the addresses (RFC 6724) and may put the live one first.
+    with open(clamhook.bin, "rb") as f:
+        musl = b"musl" in f.read()
     for infected in (False, True):
         r = run_ns(clamhook, hosts, ["-c", path, "-d", "1"],
                    input=INFECTED if infected else CLEAN)
         assert expect(r, infected) == "farm[127.0.0.1]:%d" % clamd.port
-        assert connects(r.err, "farm[127.0.0.2]:%d" % clamd.port) == 1, r
+        tried = connects(r.err, "farm[127.0.0.2]:%d" % clamd.port)
+        assert tried == 1 if musl else tried <= 1, r
         assert "servers: 2 " in r.err.decode(), r
 
 
