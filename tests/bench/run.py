@@ -827,13 +827,16 @@ def evaluate(ctx):
         for mode in ("piped", "file"):
             a = rss.get((t.name, "4 KiB", mode))
             b = rss.get((t.name, "100 MiB", mode))
-            a, b = a and a[0], b and b[0]
+            # The anonymous part is what a message could grow; the file-
+            # backed part is the binary's own pages, which the kernel's
+            # fault-around maps in blocks whatever the message.
+            a, b = a and (a[1] or a[0]), b and (b[1] or b[0])
             if a and b:
                 same.append((b - a, "%s %s: %d / %d KiB" % (
                     t.name, mode, a, b)))
     if same:
-        goals.append(("clamhook peak RSS the same for 4 KiB and 100 MiB "
-                      "(within one 4 KiB page)",
+        goals.append(("clamhook peak anonymous RSS the same for 4 KiB and "
+                      "100 MiB (within one 4 KiB page)",
                       "; ".join(s for _, s in same),
                       all(abs(d) <= 4 for d, _ in same)))
     else:
