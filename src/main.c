@@ -110,18 +110,19 @@ ensure_std(void)
 
 /*
  * drop_stale: a scan that fails before its verdict is opened still leaves
- * no verdict of an earlier run at a file destination (§4.3).  out is
- * main()'s, so the signal handler never sees a dead stack frame.
+ * no verdict of an earlier run at a file destination (§4.3).  verdict_abort
+ * leaves the signal handler no pointer into the local out.
  */
 static void
-drop_stale(struct verdict_out *out, const char *dest)
+drop_stale(const char *dest)
 {
+	struct verdict_out out;
 	struct why w;
 
 	if (dest == NULL || *dest == '\0')
 		return;
-	(void)verdict_open(out, dest, 0, &w);
-	verdict_abort(out);
+	(void)verdict_open(&out, dest, 0, &w);
+	verdict_abort(&out);
 }
 
 /* What the records of a run have come to. */
@@ -189,8 +190,22 @@ unscanned(struct run *run, const char *path, const struct why *why)
 	return record(run, path, &o);
 }
 
-int
-main(int argc, char **argv)
+/* The command line. */
+struct args {
+	const char *cfile;
+	const char *output;	/* -o, or NULL */
+	int debug;		/* -d, or -1 */
+	int action;		/* 'p', 's', 't', or 0 to scan */
+	char **files;
+	int nfiles;
+};
+
+/*
+ * parse_args: the command line into a.  Returns -1 to go on, or the exit
+ * status (-V, -h, a usage error).
+ */
+static int
+parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -203,28 +218,23 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cfile = getenv("CLAMHOOK_CONFIG"), *output = NULL;
-	int debug = -1, action = 0, ch, status, nfiles;
-	unsigned char *storage;
-	struct pool pool;
-	struct verdict_out out;
-	struct run run;
-	struct why w, pool_why;
-	int pool_ok;
+	int ch;
 
-	ensure_std();
-	set_signals();
-	if (cfile == NULL || *cfile == '\0')
-		cfile = "/etc/clamhook.ini";
+	a->cfile = getenv("CLAMHOOK_CONFIG");
+	if (a->cfile == NULL || *a->cfile == '\0')
+		a->cfile = "/etc/clamhook.ini";
+	a->output = NULL;
+	a->debug = -1;
+	a->action = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:o:d:pstVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			cfile = optarg;
+			a->cfile = optarg;
 			break;
 		case 'o':
-			output = optarg;
+			a->output = optarg;
 			break;
 		case 'd':
 			if (optarg[0] < '0' || optarg[0] > '2' ||
@@ -233,16 +243,16 @@ main(int argc, char **argv)
 				    "not \"%.40s\"", optarg);
 				return EX_TEMPFAIL;
 			}
-			debug = optarg[0] - '0';
+			a->debug = optarg[0] - '0';
 			break;
 		case 'p':
 		case 's':
 		case 't':
-			if (action != 0 && action != ch) {
+			if (a->action != 0 && a->action != ch) {
 				log_error("-p, -s and -t exclude each other");
 				return EX_TEMPFAIL;
 			}
-			action = ch;
+			a->action = ch;
 			break;
 		case 'V':
 			printf("clamhook %s\n", CLAMHOOK_VERSION);
@@ -264,86 +274,106 @@ main(int argc, char **argv)
 			return EX_TEMPFAIL;
 		}
 	}
-	nfiles = argc - optind;
-	if (action != 0 && nfiles > 0) {
-		log_error("-%c takes no FILE", action);
+	a->files = argv + optind;
+	a->nfiles = argc - optind;
+	if (a->action != 0 && a->nfiles > 0) {
+		log_error("-%c takes no FILE", a->action);
 		return EX_TEMPFAIL;
 	}
+	return -1;
+}
 
-	/* Configuration: every problem is reported before a byte is read. */
-	if (conf_load(&conf, cfile, &w) < 0) {
+/*
+ * load_config: read the INI, apply -d and -o, check the whole, start the
+ * log.  Every problem is reported before a byte of a message is read, and
+ * a verdict an earlier run left behind is removed.  Returns -1 to go on,
+ * or the exit status (75, or 78 under --check-config).
+ */
+static int
+load_config(const struct args *a)
+{
+	int bad = a->action == 't' ? EX_CONFIG : EX_TEMPFAIL;
+	struct why w;
+
+	if (conf_load(&conf, a->cfile, &w) < 0) {
 		log_error("%s", w.text);
-		if (action == 0)
-			drop_stale(&out, output);
-		return action == 't' ? EX_CONFIG : EX_TEMPFAIL;
+		if (a->action == 0)
+			drop_stale(a->output);
+		return bad;
 	}
-	if (debug >= 0)
-		conf.debug = debug;
-	if (output != NULL) {
-		if (strlen(output) >= sizeof(conf.output) || *output == '\0') {
+	if (a->debug >= 0)
+		conf.debug = a->debug;
+	if (a->output != NULL) {
+		if (strlen(a->output) >= sizeof(conf.output) ||
+		    *a->output == '\0') {
 			log_error("-o: bad destination");
-			return action == 't' ? EX_CONFIG : EX_TEMPFAIL;
+			return bad;
 		}
-		strcpy(conf.output, output);
+		strcpy(conf.output, a->output);
 	}
 	if (conf_check(&conf, &w) < 0) {
 		log_error("%s", w.text);
-		if (action == 0)
-			drop_stale(&out, conf.output);
-		return action == 't' ? EX_CONFIG : EX_TEMPFAIL;
+		if (a->action == 0)
+			drop_stale(conf.output);
+		return bad;
 	}
 	log_init(conf.debug, conf.syslog, conf.ident);
 	log_step("config %s read%s", conf.file, conf.sun ?
 	    " (Sun option file)" : "");
-	if (action == 't') {
-		conf_print(&conf, stdout);
-		return fflush(stdout) == 0 ? EX_CLEAN : EX_TEMPFAIL;
-	}
+	return -1;
+}
 
-	/*
-	 * The ring's storage, made once and touched at once (MAP_POPULATE):
-	 * memory is the same for a 1 KiB and a 1 GiB message (SPEC §6).
-	 */
-	storage = mmap(NULL, (size_t)conf.buffer_size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+/*
+ * map_ring: the ring's storage, made once and touched at once
+ * (MAP_POPULATE), so memory is the same for a 1 KiB and a 1 GiB message
+ * (SPEC §6).  Returns 0 or -1 (logged).
+ */
+static int
+map_ring(void)
+{
+	unsigned char *storage = mmap(NULL, (size_t)conf.buffer_size,
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+	    -1, 0);
+
 	if (storage == MAP_FAILED) {
 		log_error("cannot allocate the %llu-byte ring buffer: %s",
 		    (unsigned long long)conf.buffer_size, strerror(errno));
-		if (action == 0)
-			drop_stale(&out, conf.output);
-		return EX_TEMPFAIL;
+		return -1;
 	}
 	ring_init(&ring, storage, (size_t)conf.buffer_size);
+	return 0;
+}
 
-	pool_ok = pool_init(&pool, &conf, &pool_why) == 0;
-	if (!pool_ok && action != 0) {
-		log_error("%s", pool_why.text);
-		return EX_TEMPFAIL;
-	}
-	if (action == 'p')
-		return scan_ping(&pool);
-	if (action == 's')
-		return scan_self_test(&pool, &ring);
+/*
+ * scan_all: every message of the command line, each to its record, then
+ * the verdict committed, or nothing left behind when the run failed (a
+ * shell record of a failure is kept, a partly written one never).  With
+ * no pool (no server could be resolved) every message fails by the usual
+ * rules.  Returns the exit status: the worst of the messages.
+ */
+static int
+scan_all(struct pool *pool, const struct why *no_pool, const struct args *a)
+{
+	struct verdict_out out;
+	struct run run = { .out = &out, .status = EX_CLEAN,
+		.batch = a->nfiles > 1 };
+	int n = a->nfiles > 0 ? a->nfiles : 1;
+	struct why w;
 
 	if (verdict_open(&out, conf.output, conf.timeout_ms, &w) < 0) {
 		log_error("%s", w.text);
 		verdict_abort(&out);
 		return EX_TEMPFAIL;
 	}
-	run.out = &out;
-	run.status = EX_CLEAN;
-	run.batch = nfiles > 1;
-	run.unwritten = 0;
-	if (!pool_ok) {
-		/* No server to ask: every message fails, by the usual rules. */
-		for (int i = 0; i < (nfiles > 0 ? nfiles : 1); i++)
-			if (unscanned(&run, nfiles > 0 ? argv[optind + i] : NULL,
-			    &pool_why) < 0)
+	if (no_pool != NULL) {
+		for (int i = 0; i < n; i++)
+			if (unscanned(&run, a->nfiles > 0 ? a->files[i] : NULL,
+			    no_pool) < 0)
 				break;
-	} else if (nfiles > 1) {
-		batch_scan(&pool, argv + optind, nfiles, &ring, record, &run);
+	} else if (a->nfiles > 1) {
+		batch_scan(pool, a->files, a->nfiles, &ring, record, &run);
 	} else {
-		const char *path = nfiles == 1 ? argv[optind] : NULL;
+		const char *path = a->nfiles == 1 ? a->files[0] : NULL;
 		struct input in;
 		struct outcome o;
 
@@ -352,14 +382,12 @@ main(int argc, char **argv)
 			o.result = RESULT_ERROR;
 			verdict_sanitize(o.error, w.text, strlen(w.text));
 		} else {
-			scan_message(&pool, &in, &ring, &o);
+			scan_message(pool, &in, &ring, &o);
 			input_close(&in);
 		}
 		record(&run, path, &o);
 	}
-	status = run.status;
-	/* A shell record of a failure is kept, a partly written one never. */
-	if (status == EX_TEMPFAIL && (conf.format != FORMAT_SHELL ||
+	if (run.status == EX_TEMPFAIL && (conf.format != FORMAT_SHELL ||
 	    run.unwritten)) {
 		verdict_abort(&out);
 		return EX_TEMPFAIL;
@@ -370,6 +398,42 @@ main(int argc, char **argv)
 		verdict_abort(&out);
 		return EX_TEMPFAIL;
 	}
-	log_step("verdict written to %s, exit %d", conf.output, status);
-	return status;
+	log_step("verdict written to %s, exit %d", conf.output, run.status);
+	return run.status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args a;
+	struct pool pool;
+	struct why w;
+	int st;
+
+	ensure_std();
+	set_signals();
+	if ((st = parse_args(argc, argv, &a)) >= 0)
+		return st;
+	if ((st = load_config(&a)) >= 0)
+		return st;
+	if (a.action == 't') {
+		conf_print(&conf, stdout);
+		return fflush(stdout) == 0 ? EX_CLEAN : EX_TEMPFAIL;
+	}
+	if (map_ring() < 0) {
+		if (a.action == 0)
+			drop_stale(conf.output);
+		return EX_TEMPFAIL;
+	}
+	if (pool_init(&pool, &conf, &w) < 0) {
+		if (a.action == 0)
+			return scan_all(NULL, &w, &a);
+		log_error("%s", w.text);
+		return EX_TEMPFAIL;
+	}
+	if (a.action == 'p')
+		return scan_ping(&pool);
+	if (a.action == 's')
+		return scan_self_test(&pool, &ring);
+	return scan_all(&pool, NULL, &a);
 }

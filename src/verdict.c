@@ -649,6 +649,7 @@ verdict_abort(struct verdict_out *v)
 	if (v->kind == DEST_FD)
 		return;
 	drop_tmp(v);
+	sig_path = NULL;	/* v may be gone before the process is */
 	if (v->kind == DEST_FILE && v->path[0] != '\0' &&
 	    lstat(v->path, &st) == 0 && !S_ISDIR(st.st_mode))
 		unlink(v->path);
