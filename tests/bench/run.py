@@ -450,6 +450,9 @@ def throughput(tools, data, wd, count=1000, block=50):
     return {n: (count / total[n], fails[n]) for n in total}
 
 
+RSS_RUNS = 5
+
+
 def peak_rss(tools, msgs, launcher, wd):
     """{(tool, label, mode): (VmHWM, RssAnon, RssFile) in KiB} from one run
     each under the launcher (tests/bench/rss.c; RssAnon and RssFile are
@@ -461,20 +464,31 @@ def peak_rss(tools, msgs, launcher, wd):
                 if (mode == "piped" and not t.piped) or \
                         (mode == "file" and not t.files):
                     continue
-                rf = os.path.join(wd, "rss.out")
-                open(rf, "w").close()
-                argv = [launcher, rf] + t.argv(path if mode == "file"
-                                               else None)
-                r = run_tool(argv, data if mode == "piped" else None, wd=wd)
-                try:
-                    with open(rf) as f:
-                        v = [int(x) for x in f.read().split()]
-                except (OSError, ValueError):
-                    v = []
-                v = (v + [-1, -1, -1])[:3]
-                v = [x if x >= 0 else None for x in v]
-                out[(t.name, label, mode)] = tuple(v) if (
-                    r.status == 0 and v[0]) else None
+                # The median of RSS_RUNS runs: where the stack starts
+                # (ASLR) moves a peak by a page or two from run to run.
+                runs = []
+                for _ in range(RSS_RUNS):
+                    rf = os.path.join(wd, "rss.out")
+                    open(rf, "w").close()
+                    argv = [launcher, rf] + t.argv(
+                        path if mode == "file" else None)
+                    r = run_tool(argv, data if mode == "piped" else None,
+                                 wd=wd)
+                    try:
+                        with open(rf) as f:
+                            v = [int(x) for x in f.read().split()]
+                    except (OSError, ValueError):
+                        v = []
+                    v = (v + [-1, -1, -1])[:3]
+                    v = [x if x >= 0 else None for x in v]
+                    if r.status != 0 or not v[0]:
+                        runs = None
+                        break
+                    runs.append(v)
+                out[(t.name, label, mode)] = None if not runs else tuple(
+                    None if runs[0][i] is None else
+                    statistics.median_low(x[i] for x in runs)
+                    for i in range(3))
     return out
 
 
@@ -689,7 +703,7 @@ def report(ctx):
     add("")
     add("(*vs floor* here is the rate ratio: below 1 is slower.)")
     add("")
-    add("## Peak RSS (KiB, the tool's own VmHWM)")
+    add("## Peak RSS (KiB, the tool's own VmHWM, median of %d runs)" % RSS_RUNS)
     add("")
     rss = ctx["rss"]
     labels = [m[0] for m in ctx["msgs"]]
