@@ -387,7 +387,7 @@ $(UNIT_DIR)/check_%: tests/unit/check_%.c $(UNIT_OBJS) $(UNIT_FLAGS_FILE)
 .SECONDARY: $(UNIT_OBJS)
 -include $(UNIT_OBJS:.o=.d) $(UNIT_BINS:=.d)
 
-.PHONY: check check-unit check-integration check-build check-all sanitize \
+.PHONY: check check-unit check-integration check-build check-all sanitize check-valgrind \
 	demo
 
 # Every part runs even when an earlier one fails; the status is the worst.
@@ -422,6 +422,28 @@ sanitize:
 		$(MAKE) --no-print-directory SANITIZE=1 $$t || st=1; \
 	done; exit $$st
 
+# The integration files whose every case holds under valgrind's slowness
+# (half a second a run): clamhook built against glibc (valgrind cannot look
+# inside a static musl binary's malloc) run through tests/integration/
+# valgrind.sh; a memory error fails the run, a descriptor left open fails
+# the session (conftest.py).  test_legacy, test_pool, test_batch and
+# test_faults time races and fault injection that valgrind's pace upsets.
+VALGRIND_TESTS := core verdict config oversize signals fildes socks hostile
+VALGRIND_DIR := $(BUILDDIR)/valgrind
+
+check-valgrind:
+	$(call step,HOSTCC,$(VALGRIND_DIR)/clamhook)
+	$(Q)mkdir -p $(VALGRIND_DIR) && rm -rf $(VALGRIND_DIR)/logs && \
+		mkdir $(VALGRIND_DIR)/logs
+	$(Q)$(HOST_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(SRCS) -linih \
+		-o $(VALGRIND_DIR)/clamhook
+	$(call step,PYTEST,tests/integration under valgrind)
+	$(Q)CLAMHOOK_BIN='$(call sq,$(abspath $(VALGRIND_DIR)/clamhook))' \
+		CLAMHOOK_RUNNER='$(call sq,$(abspath tests/integration/valgrind.sh))' \
+		CLAMHOOK_VALGRIND_LOGS='$(call sq,$(abspath $(VALGRIND_DIR)/logs))' \
+		$(PYTHON) -m pytest $(PYTEST_FLAGS) \
+		$(patsubst %,tests/integration/test_%.py,$(VALGRIND_TESTS))
+
 # The README's test command: everything .ci/run runs after
 # toolchain/deps-debian.sh.  The host checks, the integration suite for every
 # other target under qemu, the sanitizer build, the fuzz corpora, the demo,
@@ -430,7 +452,8 @@ CROSS_TARGETS := $(filter-out $(HOST_TARGET),$(KNOWN_TARGETS))
 check-all:
 	@st=0; failed=; \
 	for t in check $(foreach t,$(CROSS_TARGETS),TARGET=$(t):check-integration) \
-	    sanitize demo lint $(foreach t,$(KNOWN_TARGETS),TARGET=$(t):rootfs) \
+	    sanitize check-valgrind demo lint \
+	    $(foreach t,$(KNOWN_TARGETS),TARGET=$(t):rootfs) \
 	    size; do \
 		case $$t in *:*) v=$${t%%:*}; g=$${t#*:};; *) v=; g=$$t;; esac; \
 		printf '\n======== make %s %s ========\n' "$$g" "$$v"; \

@@ -50,6 +50,7 @@ clamhook (function)
 """
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -249,6 +250,44 @@ class Clamd:
 
 class _PortTaken(Exception):
     pass
+
+
+# A verdict's temporary, ".NAME.XXXXXX".  Only a run ended by SIGTERM,
+# SIGINT or SIGHUP (its handler calls _exit) still holds one at exit, and
+# with it whatever else it had open, which the kernel closes: such a report
+# is not a leak.  Nor is a descriptor inherited from the test (fd:N).
+_TEMPORARY = re.compile(r"/\.[^/]+\.[A-Za-z0-9]{6}$")
+_OPEN = re.compile(r"^==\d+== Open (?:file descriptor \d+: (.*)|"
+                   r"(AF_\w+ socket \d+.*))\n((?:==\d+==    .*\n)*)", re.M)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def valgrind_reports():
+    """Under `make check-valgrind` ($CLAMHOOK_VALGRIND_LOGS set, clamhook
+    run by tests/integration/valgrind.sh): once the session is over, no
+    report may show a memory error, and no run may have left a descriptor
+    open beyond 0-2 (valgrind --track-fds=yes)."""
+    logs = os.environ.get("CLAMHOOK_VALGRIND_LOGS")
+    yield
+    if not logs:
+        return
+    bad = []
+    names = sorted(os.listdir(logs))
+    assert names, "no valgrind report in %s: was clamhook run?" % logs
+    for name in names:
+        path = os.path.join(logs, name)
+        with open(path, errors="replace") as f:
+            text = f.read()
+        if re.search(r"ERROR SUMMARY: [1-9]", text):
+            bad.append("%s: memory errors" % name)
+        opened = [((m.group(1) or m.group(2)).strip(), m.group(3))
+                  for m in _OPEN.finditer(text)]
+        if any(_TEMPORARY.search(what) for what, _ in opened):
+            continue            # ended by a signal
+        bad += ["%s: left open at exit: %s" % (name, what)
+                for what, where in opened
+                if "<inherited from parent>" not in where]
+    assert not bad, "valgrind:\n" + "\n".join(bad[:40])
 
 
 @pytest.fixture(scope="session")
