@@ -12,7 +12,7 @@ SMTP on loopback:
   is flushed.
 
 The instance (own config directory, queue, spool and log, SMTP on a free
-loopback port) follows /work/shared/RECIPES.md: Postfix accepts a config
+loopback port) is a private Postfix instance: Postfix accepts a config
 directory other than /etc/postfix only when /etc/postfix/main.cf lists it
 in alternate_config_directories, so this module adds its directory there
 for its run and takes it out again (removing the file when it created it
