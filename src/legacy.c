@@ -62,10 +62,19 @@ data_end(int dfd, ms_t deadline, struct why *w)
 	char buf[512];
 	ssize_t n;
 
-	if (shutdown(dfd, SHUT_WR) < 0)
-		return why_errno(w, errno, "ending the data connection");
-	while ((n = io_read(dfd, buf, sizeof(buf), deadline)) > 0)
-		continue;
+	/*
+	 * A reset that came in after the last write leaves the socket
+	 * unconnected, and shutdown() says ENOTCONN: clamd ended it first.
+	 */
+	if (shutdown(dfd, SHUT_WR) < 0) {
+		if (errno != ENOTCONN)
+			return why_errno(w, errno, "ending the data connection");
+		errno = ECONNRESET;
+		n = -1;
+	} else {
+		while ((n = io_read(dfd, buf, sizeof(buf), deadline)) > 0)
+			continue;
+	}
 	if (n == 0)
 		return 0;
 	if (errno == ECONNRESET)

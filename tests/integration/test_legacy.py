@@ -265,6 +265,39 @@ def test_early_ok_is_no_verdict(clamhook, peer, tmp_path):
     support.assert_error_line(err, addr(p), "before the end of the message")
 
 
+def test_reset_before_the_end_is_no_verdict(clamhook, peer):
+    """clamd resets the data connection after the last byte was written
+    but before clamhook ends it: the half-close then finds the socket no
+    longer connected, which is the same early end, not a clean scan.  The
+    message comes from a pipe held open until the peer has closed."""
+    msg = support.message_at(1000, 20000)
+    # The peer stops one byte short, so all of the message was written
+    # before its reset, and answers OK only after clamhook has finished.
+    p = peer("early", early_after=len(msg) - 1, reply_delay=3)
+    rfd, wfd = os.pipe()
+
+    def produce(live):
+        os.close(rfd)
+        os.write(wfd, msg)
+        assert support.wait_for(
+            lambda: p.conns and p.conns[0]["data_closed"], 10)
+        time.sleep(0.2)         # the reset reaches clamhook's socket
+        os.close(wfd)
+
+    try:
+        status, out, err, _ = clamhook(stdin=rfd, on_start=produce,
+                                       config=stream_config(addr(p)))
+    finally:
+        for fd in (rfd, wfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    assert (status, out) == (75, b"")
+    support.assert_error_line(err, addr(p), "before the end of the message",
+                              "StreamMaxLength")
+
+
 @pytest.fixture
 def microsocks():
     exe = shutil.which("microsocks")

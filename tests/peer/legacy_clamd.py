@@ -17,13 +17,14 @@ Modes (what the peer does on STREAM):
             client should give up and close
   unknown   answer "UNKNOWN COMMAND", as clamd 0.104 and later do
   early     stop reading the data after early_after bytes, close the data
-            connection and answer "stream: OK" at once (an old clamd's
-            StreamMaxLength)
+            connection and answer "stream: OK" (an old clamd's
+            StreamMaxLength), at once or after reply_delay seconds
 
 What each client sent is recorded in .conns, one dict per command
 connection: command (str), cmd_from (its source address), port (the one
 announced), data (bytes received on the data connection), data_end ("eof",
-"reset", "timeout", "early", None when none came), data_from (the data
+"reset", "timeout", "early", None when none came), data_closed (True
+once the peer has closed the data connection), data_from (the data
 connection's source address), reply (the last line sent), verdict (the
 reply sent after the data, None when none was), and cmd_end (how the
 client ended the command connection after that: "eof", "reset",
@@ -65,12 +66,14 @@ def _closed_port(host):
 
 class LegacyClamd:
     def __init__(self, mode="ok", port_line=None, early_after=0,
-                 max_seconds=60, host="127.0.0.1", io_timeout=10):
+                 max_seconds=60, host="127.0.0.1", io_timeout=10,
+                 reply_delay=0):
         if mode not in ("ok", "refuse", "line", "unknown", "early"):
             raise ValueError("unknown mode %r" % mode)
         self.mode = mode
         self.port_line = port_line
         self.early_after = early_after
+        self.reply_delay = reply_delay
         self.host = host
         self.io_timeout = io_timeout
         self.end = time.monotonic() + max_seconds
@@ -116,7 +119,8 @@ class LegacyClamd:
             except OSError:
                 return
             rec = {"command": None, "cmd_from": addr[0], "port": None,
-                   "data": b"", "data_end": None, "data_from": None,
+                   "data": b"", "data_end": None, "data_closed": False,
+                   "data_from": None,
                    "reply": None, "verdict": None, "cmd_end": None}
             with self.lock:
                 self.conns.append(rec)
@@ -204,11 +208,13 @@ class LegacyClamd:
         rec["data_from"] = addr[0]
         with d:
             rec["data_end"] = self._data(d, rec)
+        rec["data_closed"] = True
         if rec["data_end"] == "reset":
             rec["cmd_end"] = self._wait_close(c)
             return
         if rec["data_end"] == "timeout":
             return
+        time.sleep(self.reply_delay)
         found = eicar() in rec["data"]
         rec["verdict"] = ("stream: %s FOUND" % SIGNATURE if found
                           else "stream: OK")
