@@ -2,7 +2,8 @@
 /*
  * Fuzz the verdict writer with what a clamd can put in a verdict: a virus
  * name, an error text, and (several files) a file name, all raw bytes.
- * Every mode and format is rendered; checked:
+ * The mode and format come from the input (the replay of a corpus renders
+ * each file in all sixteen); checked:
  *   - verdict_sanitize keeps printable ASCII, turns the rest into '?',
  *     stops at 255 bytes;
  *   - a record holds no byte outside 0x20..0x7e but '\n' and '\t', and
@@ -14,7 +15,8 @@
  *     string of SPEC §4.1 exactly;
  *   - a small buffer gives -1 or a record that fits, never an overflow.
  *
- * Input: byte 0 result and flags, byte 1 small-buffer size, 24 bytes of
+ * Input: byte 0 result (bits 0-2), mode (3-4), format (5-6) and whether a
+ * file name is given (7), byte 1 small-buffer size, 24 bytes of
  * sizes and time, then six fields each as a 2-byte big-endian length and
  * its bytes: virus, error, file, field, verdict, server.
  */
@@ -237,18 +239,48 @@ check_record(const struct conf *c, const struct outcome *o, const char *file,
 		abort();
 }
 
+/*
+ * render: one mode and format, into a buffer that always suffices and into
+ * an exact-size heap buffer of small bytes, where an overflow is caught.
+ */
+static void
+render(struct conf *c, const struct outcome *o, const char *fp, int mode,
+    int fmt, size_t small)
+{
+	static char buf[VERDICT_RECORD_MAX];
+	char *sbuf;
+	int len;
+
+	c->mode = mode;
+	c->format = (enum conf_format)fmt;
+	len = verdict_render(c, o, fp, buf, sizeof(buf));
+	check_record(c, o, fp, buf, len);
+
+	if ((sbuf = malloc(small > 0 ? small : 1)) == NULL)
+		return;
+	len = verdict_render(c, o, fp, sbuf, small);
+	if (len != -1) {
+		if (len < 0 || (size_t)len >= small)
+			abort();
+		check_record(c, o, fp, sbuf, len);
+	}
+	free(sbuf);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct conf c;
-	static char buf[VERDICT_RECORD_MAX];
 	struct outcome o;
 	struct cursor cur = { data, size };
 	const uint8_t *virus, *error, *file, *field, *verdict, *server;
 	size_t nvirus, nerror, nfile, nfield, nverdict, nserver, small;
-	char fname[1024], *sbuf;
+	char fname[1024];
 	const char *fp;
-	int flags, mode, fmt, len;
+	int flags;
+#ifdef FUZZ_REPLAY
+	int k;
+#endif
 
 	if (size < 2)
 		return 0;
@@ -281,24 +313,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cstr(c.field, sizeof(c.field), field, nfield);
 	cstr(c.verdict, sizeof(c.verdict), verdict, nverdict);
 
-	for (mode = 0; mode < 4; mode++) {
-		for (fmt = 0; fmt < 4; fmt++) {
-			c.mode = mode;
-			c.format = (enum conf_format)fmt;
-			len = verdict_render(&c, &o, fp, buf, sizeof(buf));
-			check_record(&c, &o, fp, buf, len);
-
-			/* an exact-size heap buffer: an overflow is caught */
-			if ((sbuf = malloc(small > 0 ? small : 1)) == NULL)
-				return 0;
-			len = verdict_render(&c, &o, fp, sbuf, small);
-			if (len != -1) {
-				if (len < 0 || (size_t)len >= small)
-					abort();
-				check_record(&c, &o, fp, sbuf, len);
-			}
-			free(sbuf);
-		}
-	}
+#ifdef FUZZ_REPLAY
+	for (k = 0; k < 16; k++) /* a corpus file: every mode and format */
+		render(&c, &o, fp, k & 3, k >> 2, small);
+#else
+	render(&c, &o, fp, flags >> 3 & 3, flags >> 5 & 3, small);
+#endif
 	return 0;
 }

@@ -331,28 +331,25 @@ def test_input_producer_slower_than_read_timeout(clamhook, make_clamd,
     vdir, path = verdict_dir(tmp_path)
     first = support.filler(200 * KIB)     # more than the 64 KiB ring
     second = support.filler(1000) + eicar() + b"\n"
-    rfd, wfd = os.pipe()
+    pipe = support.Pipe()
 
     def produce(live):
-        os.close(rfd)
-        os.write(wfd, first)
+        pipe.close_r()
+        os.write(pipe.w, first)
         time.sleep(3)
         try:
-            os.write(wfd, second)
+            os.write(pipe.w, second)
         except BrokenPipeError:
             pass
-        os.close(wfd)
+        pipe.close_w()
 
     try:
-        r = clamhook(stdin=rfd, on_start=produce, timeout=30, config=out_config(
-            path, clamd={"server": c.server("tcp"), "timeout_ms": 20000},
-            verdict={"format": "shell"}))
+        r = clamhook(stdin=pipe.r, on_start=produce, timeout=30,
+                     config=out_config(path, clamd={
+                         "server": c.server("tcp"), "timeout_ms": 20000},
+                         verdict={"format": "shell"}))
     finally:
-        for fd in (rfd, wfd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        pipe.close()
     assert not r.timed_out, r
     assert r.status in (75, 1), r          # never 0: that is the bug
     if r.status == 1:
@@ -742,7 +739,7 @@ def _signal_when(live, ready, timeout=10):
     assert support.wait_for(ready, timeout), "stage not reached"
     time.sleep(0.3)
     assert live.proc.poll() is None, "clamhook ended before the signal"
-    os.kill(live.pid, signal.SIGTERM)
+    support.send_signal(live.pid, signal.SIGTERM)
 
 
 def _events(peer, ev):

@@ -412,7 +412,7 @@ def test_clamhook_sigterm_defers(hook, silent_peer):
         kids = support.wait_for(lambda: children(live.pid), 5)
         assert len(kids) == 1, kids
         sent["t"] = time.monotonic()
-        os.kill(kids[0], signal.SIGTERM)
+        support.send_signal(kids[0], signal.SIGTERM)
 
     r = hook(input=INFECTED, on_start=start, timeout=40,
              env={"CLAMHOOK_CONFIG": waiting_scan_config(hook, silent_peer)})
@@ -435,6 +435,7 @@ def test_process_group_sigterm_defers(hook, silent_peer):
 
     def start(live):
         assert silent_peer.accepted.wait(20), "clamhook never connected"
+        support.SIGNALLED.update(children(live.pid))
         sent["t"] = time.monotonic()
         os.killpg(live.pid, signal.SIGTERM)
 
@@ -459,6 +460,7 @@ def test_hook_sigterm_stops_the_scan(hook, silent_peer):
         kids = support.wait_for(lambda: children(live.pid), 5)
         assert len(kids) == 1, kids
         sent["kid"] = kids[0]
+        support.SIGNALLED.add(kids[0])      # the hook passes it on
         sent["t"] = time.monotonic()
         os.kill(live.pid, signal.SIGTERM)
 

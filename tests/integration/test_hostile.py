@@ -531,7 +531,7 @@ def test_sigterm_while_waiting(clamhook):
 
     def term(live):
         time.sleep(0.7)
-        live.proc.send_signal(signal.SIGTERM)
+        support.send_signal(live.pid, signal.SIGTERM)
 
     o = scan(clamhook, "accept; command; instream; hold", timeout_ms=20000,
              on_start=term)

@@ -274,25 +274,21 @@ def test_reset_before_the_end_is_no_verdict(clamhook, peer):
     # The peer stops one byte short, so all of the message was written
     # before its reset, and answers OK only after clamhook has finished.
     p = peer("early", early_after=len(msg) - 1, reply_delay=3)
-    rfd, wfd = os.pipe()
+    pipe = support.Pipe()
 
     def produce(live):
-        os.close(rfd)
-        os.write(wfd, msg)
+        pipe.close_r()
+        os.write(pipe.w, msg)
         assert support.wait_for(
             lambda: p.conns and p.conns[0]["data_closed"], 10)
         time.sleep(0.2)         # the reset reaches clamhook's socket
-        os.close(wfd)
+        pipe.close_w()
 
     try:
-        status, out, err, _ = clamhook(stdin=rfd, on_start=produce,
+        status, out, err, _ = clamhook(stdin=pipe.r, on_start=produce,
                                        config=stream_config(addr(p)))
     finally:
-        for fd in (rfd, wfd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        pipe.close()
     assert (status, out) == (75, b"")
     support.assert_error_line(err, addr(p), "before the end of the message",
                               "StreamMaxLength")

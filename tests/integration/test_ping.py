@@ -205,9 +205,9 @@ def test_ping_waits_for_a_clamd_started_later(clamhook, local_clamd):
     late = local_clamd(port, eicar_db())
 
     def start_clamd_once_waiting(live):
-        # Live.err() only fills at the end: wait out a few tries instead;
-        # the log checked below proves they failed.
-        time.sleep(0.7)
+        # after three refused tries, however slow the runner
+        assert support.wait_for(
+            lambda: b"ping 3/100:" in live.err(), 30), live.err()
         assert live.proc.poll() is None
         late.start()
 

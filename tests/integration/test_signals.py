@@ -44,7 +44,7 @@ def scan_interrupted(clamhook, tmp_path, sig, prepare=None, fmt="line"):
         time.sleep(0.2)
         assert live.proc.poll() is None, "clamhook ended before the signal"
         sent["t"] = time.monotonic()
-        os.kill(live.pid, sig)
+        support.send_signal(live.pid, sig)
 
     try:
         r = clamhook(stdin=rfd, on_start=start, timeout=30, config={
