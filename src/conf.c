@@ -193,8 +193,7 @@ at(struct why *w, const char *file, unsigned line, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
+	fmt_v(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (line != 0)
 		return why_set(w, "%s:%u: %s", file, line, msg);
@@ -212,8 +211,7 @@ fail(struct parse *p, const char *fmt, ...)
 		return -1;
 	p->failed = 1;
 	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
+	fmt_v(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return at(p->w, p->name, p->lineno, "%s", msg);
 }
@@ -594,7 +592,7 @@ set_enum(struct parse *p, const struct key *k, const char *v)
 		}
 	for (i = 0; k->names[i] != NULL; i++) {
 		o = strlen(list);
-		snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+		fmt_s(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
 		    k->names[i]);
 	}
 	return fail(p, "%s: '%s' is not one of %s", k->name,
@@ -1073,7 +1071,7 @@ conf_load_stream(struct conf *c, FILE *f, const char *name, struct why *w)
 	off_t start;
 
 	conf_defaults(c);
-	snprintf(c->file, sizeof(c->file), "%s", name);
+	fmt_s(c->file, sizeof(c->file), "%s", name);
 	memset(&p, 0, sizeof(p));
 	p.c = c;
 	p.f = f;
@@ -1112,7 +1110,7 @@ conf_load(struct conf *c, const char *path, struct why *w)
 	int r;
 
 	conf_defaults(c);
-	snprintf(c->file, sizeof(c->file), "%s", path);
+	fmt_s(c->file, sizeof(c->file), "%s", path);
 	if ((f = fopen(path, "re")) == NULL)
 		return why_errno(w, errno, "%s: cannot read", path);
 	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -1144,13 +1142,13 @@ is_blank_or_comment(int ch)
  * starts with ';' follows the '=' directly, or it would be a comment.
  */
 static void
-print_str(FILE *f, const char *key, const char *v)
+print_str(struct out *o, const char *key, const char *v)
 {
 	size_t room = LINE_MAX_CONTENT - strlen(key) - 3, i, cut;
 	const char *sp = *v == ';' ? "" : " ";
 	int first = 1;
 
-	fprintf(f, "%s =", key);
+	out_printf(o, "%s =", key);
 	while (strlen(v) > room) {
 		cut = 0;
 		for (i = room; i > 0; i--)
@@ -1162,12 +1160,12 @@ print_str(FILE *f, const char *key, const char *v)
 		if (cut == 0 && (!first || is_blank_or_comment(
 		    (unsigned char)v[0])))
 			break;
-		fprintf(f, "%s%.*s\n\t", first && cut ? sp : "", (int)cut, v);
+		out_printf(o, "%s%.*s\n\t", first && cut ? sp : "", (int)cut, v);
 		v += cut != 0 ? cut + 1 : 0;
 		room = LINE_MAX_CONTENT - 1;
 		first = 0;
 	}
-	fprintf(f, "%s%s\n", first && *v != '\0' ? sp : "", v);
+	out_printf(o, "%s%s\n", first && *v != '\0' ? sp : "", v);
 }
 
 /* host_text: a server as conf_load reads it back. */
@@ -1177,10 +1175,10 @@ host_text(char *buf, size_t size, const char *host, unsigned port)
 	int v6 = strchr(host, ':') != NULL;
 
 	if (port != 0)
-		snprintf(buf, size, "%s%s%s:%u", v6 ? "[" : "", host,
+		fmt_s(buf, size, "%s%s%s:%u", v6 ? "[" : "", host,
 		    v6 ? "]" : "", port);
 	else
-		snprintf(buf, size, "%s%s%s", v6 ? "[" : "", host,
+		fmt_s(buf, size, "%s%s%s", v6 ? "[" : "", host,
 		    v6 ? "]" : "");
 }
 
@@ -1190,71 +1188,71 @@ host_text(char *buf, size_t size, const char *host, unsigned port)
  * line, the ways it can have been read.
  */
 static void
-print_server(FILE *f, const char *entry, int after)
+print_server(struct out *o, const char *entry, int after)
 {
 	size_t len = strlen(entry);
 
 	if (len + strlen("server = ") <= LINE_MAX_CONTENT)
-		fprintf(f, "server = %s\n", entry);
+		out_printf(o, "server = %s\n", entry);
 	else if (len + strlen("server=") <= LINE_MAX_CONTENT || !after)
-		fprintf(f, "server=%s\n", entry);
+		out_printf(o, "server=%s\n", entry);
 	else
-		fprintf(f, "\t%s\n", entry);
+		out_printf(o, "\t%s\n", entry);
 }
 
 void
-conf_print(const struct conf *c, FILE *f)
+conf_print(const struct conf *c, struct out *o)
 {
 	char entry[CONF_NAME_MAX + 16];
 	unsigned i;
 
-	fprintf(f, "[clamd]\n");
+	out_printf(o, "[clamd]\n");
 	for (i = 0; i < c->nserver && i < CONF_SERVERS_MAX; i++) {
 		if (c->server[i].is_unix)
-			snprintf(entry, sizeof(entry), "unix:%s",
+			fmt_s(entry, sizeof(entry), "unix:%s",
 			    c->server[i].host);
 		else
 			host_text(entry, sizeof(entry), c->server[i].host,
 			    c->server[i].port);
-		print_server(f, entry, i > 0);
+		print_server(o, entry, i > 0);
 	}
-	fprintf(f, "port = %u\n", c->port);
-	fprintf(f, "protocol = %s\n", name_of(protocols, c->protocol));
-	fprintf(f, "balance = %s\n", name_of(balances, c->balance));
-	print_str(f, "state_file", c->state_file);
-	fprintf(f, "retry_dead_s = %u\n", c->retry_dead_s);
-	fprintf(f, "connect_timeout_ms = %u\n", c->connect_timeout_ms);
-	fprintf(f, "timeout_ms = %u\n", c->timeout_ms);
-	fprintf(f, "chunk_size = %u\n", c->chunk_size);
-	fprintf(f, "max_pings = %u\n", c->max_pings);
-	fprintf(f, "ping_interval_ms = %u\n", c->ping_interval_ms);
+	out_printf(o, "port = %u\n", c->port);
+	out_printf(o, "protocol = %s\n", name_of(protocols, c->protocol));
+	out_printf(o, "balance = %s\n", name_of(balances, c->balance));
+	print_str(o, "state_file", c->state_file);
+	out_printf(o, "retry_dead_s = %u\n", c->retry_dead_s);
+	out_printf(o, "connect_timeout_ms = %u\n", c->connect_timeout_ms);
+	out_printf(o, "timeout_ms = %u\n", c->timeout_ms);
+	out_printf(o, "chunk_size = %u\n", c->chunk_size);
+	out_printf(o, "max_pings = %u\n", c->max_pings);
+	out_printf(o, "ping_interval_ms = %u\n", c->ping_interval_ms);
 
-	fprintf(f, "\n[socks]\n");
+	out_printf(o, "\n[socks]\n");
 	if (c->socks_host[0] != '\0') {
 		host_text(entry, sizeof(entry), c->socks_host, c->socks_port);
-		print_server(f, entry, 0);
+		print_server(o, entry, 0);
 	} else
-		fprintf(f, "server =\n");
-	fprintf(f, "version = %s\n", c->socks_version == 4 ? "4a" : "5");
-	print_str(f, "username", c->socks_user);
-	fprintf(f, "password =%s\n", c->socks_pass[0] != '\0' ? " (set)" : "");
-	fprintf(f, "remote_dns = %s\n", c->remote_dns ? "yes" : "no");
+		out_printf(o, "server =\n");
+	out_printf(o, "version = %s\n", c->socks_version == 4 ? "4a" : "5");
+	print_str(o, "username", c->socks_user);
+	out_printf(o, "password =%s\n", c->socks_pass[0] != '\0' ? " (set)" : "");
+	out_printf(o, "remote_dns = %s\n", c->remote_dns ? "yes" : "no");
 
-	fprintf(f, "\n[message]\n");
-	fprintf(f, "buffer_size = %llu\n", (unsigned long long)c->buffer_size);
-	fprintf(f, "max_size = %llu\n", (unsigned long long)c->max_size);
-	fprintf(f, "on_oversize = %s\n", name_of(oversizes, c->on_oversize));
+	out_printf(o, "\n[message]\n");
+	out_printf(o, "buffer_size = %llu\n", (unsigned long long)c->buffer_size);
+	out_printf(o, "max_size = %llu\n", (unsigned long long)c->max_size);
+	out_printf(o, "on_oversize = %s\n", name_of(oversizes, c->on_oversize));
 
-	fprintf(f, "\n[verdict]\n");
-	fprintf(f, "mode = %d\n", c->mode);
-	print_str(f, "field", c->field);
-	print_str(f, "verdict", c->verdict);
-	fprintf(f, "format = %s\n", name_of(formats, c->format));
-	print_str(f, "output", c->output);
-	fprintf(f, "on_error = %s\n", name_of(on_errors, c->on_error));
+	out_printf(o, "\n[verdict]\n");
+	out_printf(o, "mode = %d\n", c->mode);
+	print_str(o, "field", c->field);
+	print_str(o, "verdict", c->verdict);
+	out_printf(o, "format = %s\n", name_of(formats, c->format));
+	print_str(o, "output", c->output);
+	out_printf(o, "on_error = %s\n", name_of(on_errors, c->on_error));
 
-	fprintf(f, "\n[log]\n");
-	fprintf(f, "debug = %d\n", c->debug);
-	fprintf(f, "syslog = %s\n", c->syslog ? "yes" : "no");
-	print_str(f, "ident", c->ident);
+	out_printf(o, "\n[log]\n");
+	out_printf(o, "debug = %d\n", c->debug);
+	out_printf(o, "syslog = %s\n", c->syslog ? "yes" : "no");
+	print_str(o, "ident", c->ident);
 }

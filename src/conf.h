@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fmt.h"
 #include "why.h"
 
 /*
@@ -103,10 +104,10 @@ int conf_load_stream(struct conf *c, FILE *f, const char *name,
 int conf_check(const struct conf *c, struct why *w);
 
 /*
- * conf_print: write the effective settings to f as an INI file that
+ * conf_print: write the effective settings to o as an INI file that
  * conf_load reads back to the same settings (--check-config).  The SOCKS
  * password is shown as "(set)".
  */
-void conf_print(const struct conf *c, FILE *f);
+void conf_print(const struct conf *c, struct out *o);
 
 #endif

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,6 +15,7 @@
 
 #include "batch.h"
 #include "conf.h"
+#include "fmt.h"
 #include "log.h"
 #include "pool.h"
 #include "scan.h"
@@ -31,21 +31,27 @@ static struct conf conf;
 /* The ring over its storage, allocated once: reachable until exit. */
 static struct ring ring;
 
+static const char usage_text[] =
+    "usage: clamhook [-c FILE] [-o DEST] [-d N] [FILE...]\n"
+    "       clamhook -p|--ping [-c FILE]\n"
+    "       clamhook -s|--self-test [-c FILE]\n"
+    "       clamhook -t|--check-config [-c FILE]\n"
+    "       clamhook -V|--version | -h|--help\n"
+    "  -c, --config FILE   INI file (default $CLAMHOOK_CONFIG, else "
+    "/etc/clamhook.ini)\n"
+    "  -o, --output DEST   verdict destination: path, FIFO, fd:N or -\n"
+    "  -d, --debug N       0 none, 1 steps, 2 steps and traffic\n"
+    "exit: 0 clean, 1 infected, 75 temporary failure, "
+    "78 invalid config (-t)\n";
+
+/* say: text to descriptor fd in one write; a failure is not reported. */
 static void
-usage(FILE *f)
+say(int fd, const char *text)
 {
-	fprintf(f,
-	    "usage: clamhook [-c FILE] [-o DEST] [-d N] [FILE...]\n"
-	    "       clamhook -p|--ping [-c FILE]\n"
-	    "       clamhook -s|--self-test [-c FILE]\n"
-	    "       clamhook -t|--check-config [-c FILE]\n"
-	    "       clamhook -V|--version | -h|--help\n"
-	    "  -c, --config FILE   INI file (default $CLAMHOOK_CONFIG, else "
-	    "/etc/clamhook.ini)\n"
-	    "  -o, --output DEST   verdict destination: path, FIFO, fd:N or -\n"
-	    "  -d, --debug N       0 none, 1 steps, 2 steps and traffic\n"
-	    "exit: 0 clean, 1 infected, 75 temporary failure, "
-	    "78 invalid config (-t)\n");
+	struct out o = OUT_INIT(fd);
+
+	out_write(&o, text, strlen(text));
+	(void)out_flush(&o);
 }
 
 /* SIGTERM, SIGINT, SIGHUP: no temporary file, no verdict, status 75. */
@@ -255,14 +261,14 @@ parse_args(int argc, char **argv, struct args *a)
 			a->action = ch;
 			break;
 		case 'V':
-			printf("clamhook %s\n", CLAMHOOK_VERSION);
+			say(1, "clamhook " CLAMHOOK_VERSION "\n");
 			return EX_CLEAN;
 		case 'h':
-			usage(stdout);
+			say(1, usage_text);
 			return EX_CLEAN;
 		case ':':
 			log_error("option -%c needs an argument", optopt);
-			usage(stderr);
+			say(2, usage_text);
 			return EX_TEMPFAIL;
 		default:
 			if (optopt != 0)
@@ -270,7 +276,7 @@ parse_args(int argc, char **argv, struct args *a)
 			else
 				log_error("unknown option %.60s",
 				    argv[optind - 1]);
-			usage(stderr);
+			say(2, usage_text);
 			return EX_TEMPFAIL;
 		}
 	}
@@ -407,6 +413,7 @@ main(int argc, char **argv)
 {
 	struct args a;
 	struct pool pool;
+	struct out out = OUT_INIT(1);
 	struct why w;
 	int st;
 
@@ -417,8 +424,8 @@ main(int argc, char **argv)
 	if ((st = load_config(&a)) >= 0)
 		return st;
 	if (a.action == 't') {
-		conf_print(&conf, stdout);
-		return fflush(stdout) == 0 ? EX_CLEAN : EX_TEMPFAIL;
+		conf_print(&conf, &out);
+		return out_flush(&out) == 0 ? EX_CLEAN : EX_TEMPFAIL;
 	}
 	if (map_ring() < 0) {
 		if (a.action == 0)
@@ -432,8 +439,8 @@ main(int argc, char **argv)
 		return EX_TEMPFAIL;
 	}
 	if (a.action == 'p')
-		return scan_ping(&pool);
+		return scan_ping(&pool, &out);
 	if (a.action == 's')
-		return scan_self_test(&pool, &ring);
+		return scan_self_test(&pool, &ring, &out);
 	return scan_all(&pool, NULL, &a);
 }

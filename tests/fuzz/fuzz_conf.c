@@ -6,10 +6,13 @@
  *   - a success passes conf_check again, and conf_print's output (what
  *     --check-config shows) loads back and prints the same again.
  */
+#include <sys/mman.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "why.h"
@@ -43,16 +46,24 @@ check_why(const struct why *w)
 static char *
 print(const struct conf *c, size_t *n)
 {
+	static struct out o;
 	char *buf = NULL;
-	FILE *f;
+	off_t end;
+	int fd;
 
-	if ((f = open_memstream(&buf, n)) == NULL)
+	if ((fd = memfd_create("print", 0)) < 0)
 		return NULL;
-	conf_print(c, f);
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
+	o = (struct out)OUT_INIT(fd);
+	conf_print(c, &o);
+	if (out_flush(&o) == 0 && (end = lseek(fd, 0, SEEK_END)) >= 0 &&
+	    (buf = malloc((size_t)end + 1)) != NULL) {
+		*n = (size_t)end;
+		if (pread(fd, buf, *n, 0) != end) {
+			free(buf);
+			buf = NULL;
+		}
 	}
+	close(fd);
 	return buf;
 }
 
