@@ -35,13 +35,14 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "conf.h"
 
@@ -161,7 +162,10 @@ static const struct key keys[] = {
 /* The state of one read, shared by conf_reader() and conf_handler(). */
 struct parse {
 	struct conf *c;
-	FILE *f;
+	int fd;
+	int eof;			/* read() returned 0 */
+	size_t inpos, inlen;		/* in[inpos..inlen) not yet taken */
+	char in[1024];
 	const char *name;		/* of the file, for messages */
 	struct why *w;
 	int failed;			/* w holds the first error */
@@ -807,19 +811,33 @@ conf_handler(void *user, const char *section, const char *name,
 	return set_value(p, k, p->acc) == 0;
 }
 
-/* next_char: getc(), read again after a signal interrupted the read. */
+/*
+ * next_char: the next byte of p->fd, read again after a signal interrupted
+ * the read.  Returns it, or -1 at the end, or -2 on a read error (errno).
+ */
 static int
-next_char(FILE *f)
+next_char(struct parse *p)
 {
-	int ch;
+	ssize_t n;
 
-	while ((ch = getc(f)) == EOF && ferror(f) && errno == EINTR)
-		clearerr(f);
-	return ch;
+	if (p->inpos == p->inlen) {
+		if (p->eof)
+			return -1;
+		while ((n = read(p->fd, p->in, sizeof(p->in))) < 0 &&
+		    errno == EINTR)
+			;
+		if (n <= 0) {
+			p->eof = n == 0;
+			return n == 0 ? -1 : -2;
+		}
+		p->inpos = 0;
+		p->inlen = (size_t)n;
+	}
+	return (unsigned char)p->in[p->inpos++];
 }
 
 /*
- * read_raw: the next line of p->f into p->raw, without its "\n" or "\r\n"
+ * read_raw: the next line of p->fd into p->raw, without its "\n" or "\r\n"
  * (and without a UTF-8 BOM on line 1).  Sets p->nul or p->toolong and
  * stops reading there.  Returns 1, 0 at the end, -1 on a read error.
  */
@@ -830,7 +848,7 @@ read_raw(struct parse *p)
 	int ch;
 
 	p->nul = p->toolong = 0;
-	while ((ch = next_char(p->f)) != EOF && ch != '\n') {
+	while ((ch = next_char(p)) >= 0 && ch != '\n') {
 		if (ch == '\0')
 			p->nul = 1;
 		else if (n < sizeof(p->raw) - 1)
@@ -840,9 +858,9 @@ read_raw(struct parse *p)
 		if (p->nul || p->toolong)
 			break;
 	}
-	if (ch == EOF && ferror(p->f))
+	if (ch == -2)
 		return -1;
-	if (ch == EOF && n == 0 && !p->nul)
+	if (ch == -1 && n == 0 && !p->nul)
 		return 0;
 	p->lineno++;
 	if (n > 0 && p->raw[n - 1] == '\r')
@@ -1064,7 +1082,7 @@ conf_defaults(struct conf *c)
 }
 
 int
-conf_load_stream(struct conf *c, FILE *f, const char *name, struct why *w)
+conf_load_fd(struct conf *c, int fd, const char *name, struct why *w)
 {
 	struct parse p;
 	int has_section, has_option, r;
@@ -1074,17 +1092,18 @@ conf_load_stream(struct conf *c, FILE *f, const char *name, struct why *w)
 	fmt_s(c->file, sizeof(c->file), "%s", name);
 	memset(&p, 0, sizeof(p));
 	p.c = c;
-	p.f = f;
+	p.fd = fd;
 	p.name = name;
 	p.w = w;
 
-	if ((start = ftello(f)) < 0)
+	if ((start = lseek(fd, 0, SEEK_CUR)) < 0)
 		return why_errno(w, errno, "%s: cannot read", name);
 	if (prescan(&p, &has_section, &has_option) < 0)
 		return why_errno(w, errno, "%s: cannot read", name);
-	if (fseeko(f, start, SEEK_SET) < 0)
+	if (lseek(fd, start, SEEK_SET) < 0)
 		return why_errno(w, errno, "%s: cannot read", name);
-	clearerr(f);
+	p.eof = 0;
+	p.inpos = p.inlen = 0;
 	p.lineno = 0;
 	if (!has_section && has_option) {
 		p.sun = c->sun = 1;
@@ -1106,19 +1125,18 @@ int
 conf_load(struct conf *c, const char *path, struct why *w)
 {
 	struct stat st;
-	FILE *f;
-	int r;
+	int fd, r;
 
 	conf_defaults(c);
 	fmt_s(c->file, sizeof(c->file), "%s", path);
-	if ((f = fopen(path, "re")) == NULL)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return why_errno(w, errno, "%s: cannot read", path);
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(f);
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
 		return why_errno(w, EISDIR, "%s: cannot read", path);
 	}
-	r = conf_load_stream(c, f, path, w);
-	fclose(f);
+	r = conf_load_fd(c, fd, path, w);
+	close(fd);
 	return r;
 }
 

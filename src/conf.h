@@ -4,7 +4,6 @@
 
 #include <limits.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "fmt.h"
 #include "why.h"
@@ -91,11 +90,11 @@ void conf_defaults(struct conf *c);
 int conf_load(struct conf *c, const char *path, struct why *w);
 
 /*
- * conf_load_stream: as conf_load, from an open stream; name is used in
- * messages.  For tests and fuzzing.
+ * conf_load_fd: as conf_load, from fd's current offset, which must be
+ * seekable (the file is read twice); name is used in messages.  For tests
+ * and fuzzing.
  */
-int conf_load_stream(struct conf *c, FILE *f, const char *name,
-    struct why *w);
+int conf_load_fd(struct conf *c, int fd, const char *name, struct why *w);
 
 /*
  * conf_check: the checks of combinations, to run again after command-line

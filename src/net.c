@@ -146,7 +146,10 @@ net_resolve(const struct conf_server *s, unsigned default_port, int resolve,
 		net_name(&a);
 		out[n++] = a;
 	}
+#ifdef CLAMHOOK_CLEAN_UP
+	/* Otherwise res is left to exit: see heap.c. */
 	freeaddrinfo(res);
+#endif
 	if (n == 0)
 		return why_set(w, "%s: no usable address", s->host);
 	return n;

@@ -23,12 +23,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct conf c1, c2;
 
-static FILE *
+/* open_bytes: a descriptor reading the n bytes at p, or -1. */
+static int
 open_bytes(const void *p, size_t n)
 {
-	if (n == 0)
-		return fopen("/dev/null", "r");
-	return fmemopen((void *)(uintptr_t)p, n, "r");
+	int fd = memfd_create("conf", 0);
+
+	if (fd >= 0 && (pwrite(fd, p, n, 0) != (ssize_t)n)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static void
@@ -73,16 +78,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct why w;
 	char *p1, *p2;
 	size_t n1, n2;
-	FILE *f;
-	int rc;
+	int fd, rc;
 
 	if (size > 64 * 1024)
 		return 0;
-	if ((f = open_bytes(data, size)) == NULL)
+	if ((fd = open_bytes(data, size)) < 0)
 		return 0;
 	memset(&w, 0, sizeof(w));
-	rc = conf_load_stream(&c1, f, NAME, &w);
-	fclose(f);
+	rc = conf_load_fd(&c1, fd, NAME, &w);
+	close(fd);
 	if (rc != 0) {
 		if (rc != -1)
 			abort();
@@ -97,13 +101,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* --check-config's output is a configuration with the same settings */
 	if ((p1 = print(&c1, &n1)) == NULL)
 		return 0;
-	if ((f = open_bytes(p1, n1)) == NULL) {
+	if ((fd = open_bytes(p1, n1)) < 0) {
 		free(p1);
 		return 0;
 	}
 	memset(&w, 0, sizeof(w));
-	rc = conf_load_stream(&c2, f, NAME, &w);
-	fclose(f);
+	rc = conf_load_fd(&c2, fd, NAME, &w);
+	close(fd);
 	if (rc != 0) {
 		fprintf(stderr, "conf_print output does not load: %s\n%.*s",
 		    w.text, (int)n1, p1);

@@ -18,7 +18,7 @@
 
 #define DATA	"tests/unit/data/conf"
 
-/* load: conf_load_stream() on the n bytes at s, named "t.ini". */
+/* load: conf_load_fd() on the n bytes at s, named "t.ini". */
 static int
 loadn(const char *s, size_t n, struct conf *c, struct why *w)
 {
@@ -29,7 +29,7 @@ loadn(const char *s, size_t n, struct conf *c, struct why *w)
 	ck_assert_uint_eq(fwrite(s, 1, n, f), n);
 	rewind(f);
 	memset(w, 0, sizeof(*w));
-	r = conf_load_stream(c, f, "t.ini", w);
+	r = conf_load_fd(c, fileno(f), "t.ini", w);
 	fclose(f);
 	return r;
 }
