@@ -80,7 +80,7 @@ state_lock(const char *path)
 static void
 state_read(int fd, const char *path, struct state *s)
 {
-	char buf[STATE_MAX + 1], *line, *save = NULL;
+	char buf[STATE_MAX + 1], *line, *next;
 	ssize_t n;
 	int first = 1;
 
@@ -93,9 +93,15 @@ state_read(int fd, const char *path, struct state *s)
 	buf[n] = '\0';
 	if (strlen(buf) != (size_t)n)
 		goto corrupt;
-	for (line = strtok_r(buf, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	for (line = buf; *line != '\0'; line = next) {
 		char *end;
+
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (*line == '\0')
+			continue;	/* empty lines are ignored */
 
 		if (first) {
 			first = 0;
