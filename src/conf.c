@@ -818,9 +818,9 @@ conf_handler(void *user, const char *section, const char *name,
 static int
 next_char(struct parse *p)
 {
-	ssize_t n;
-
 	if (p->inpos == p->inlen) {
+		ssize_t n;
+
 		if (p->eof)
 			return -1;
 		while ((n = read(p->fd, p->in, sizeof(p->in))) < 0 &&

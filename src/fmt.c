@@ -172,9 +172,10 @@ void
 out_write(struct out *o, const void *p, size_t n)
 {
 	const char *b = p;
-	size_t k;
 
 	while (n > 0 && o->err == 0) {
+		size_t k;
+
 		if (o->len == sizeof(o->buf))
 			(void)out_flush(o);
 		k = sizeof(o->buf) - o->len;
@@ -202,10 +203,10 @@ int
 out_flush(struct out *o)
 {
 	size_t done = 0;
-	ssize_t r;
 
 	while (o->err == 0 && done < o->len) {
-		r = write(o->fd, o->buf + done, o->len - done);
+		ssize_t r = write(o->fd, o->buf + done, o->len - done);
+
 		if (r > 0)
 			done += (size_t)r;
 		else if (r == 0 || errno != EINTR)
