@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "batch.h"
 #include "clamd.h"
+#include "fmt.h"
 #include "input.h"
 #include "log.h"
 #include "scan.h"
@@ -138,7 +138,7 @@ try_file(struct pool *p, struct session *s, int pos, struct input *in,
 
 	fildes = scan_fildes(p, i, in);
 	if (!fildes && input_rewind(in, r, &w) < 0) {
-		snprintf(why, sizeof(why), "%s: %s", a->name, w.text);
+		fmt_s(why, sizeof(why), "%s: %s", a->name, w.text);
 		scan_add_error(o, why);
 		return -1;
 	}
@@ -188,7 +188,7 @@ try_file(struct pool *p, struct session *s, int pos, struct input *in,
 	o->sent = sent;
 	if (st < 0) {
 		session_end(p, s, 0);
-		snprintf(why, sizeof(why), "%s: %s", a->name, w.text);
+		fmt_s(why, sizeof(why), "%s: %s", a->name, w.text);
 		scan_add_error(o, why);
 		/* A failed read of the message itself ends its scan. */
 		if (in->failed)
@@ -200,7 +200,7 @@ try_file(struct pool *p, struct session *s, int pos, struct input *in,
 	if (res.id != s->id) {
 		session_end(p, s, 0);
 		verdict_sanitize(text, rep.line, rep.len);
-		snprintf(why, sizeof(why),
+		fmt_s(why, sizeof(why),
 		    "%s: reply \"%.100s\" does not answer IDSESSION "
 		    "request %lu",
 		    a->name, text, s->id);
@@ -211,7 +211,7 @@ try_file(struct pool *p, struct session *s, int pos, struct input *in,
 	st = scan_judge(c, a, &rep, in, o, &alive);
 	pool_mark(p, i, !alive);
 	if (st == 1) {
-		snprintf(o->server, sizeof(o->server), "%s", a->name);
+		fmt_s(o->server, sizeof(o->server), "%s", a->name);
 		return 1;
 	}
 	session_end(p, s, alive);
@@ -249,7 +249,7 @@ scan_file(struct pool *p, struct session *s, const char *file, struct ring *r,
 		ms_t now = io_now();
 
 		if (now >= deadline) {
-			snprintf(why, sizeof(why),
+			fmt_s(why, sizeof(why),
 			    "%s: not tried, timeout_ms (%u) passed",
 			    p->addr[p->order[pos]].name, c->timeout_ms);
 			scan_add_error(o, why);

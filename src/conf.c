@@ -35,13 +35,14 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "conf.h"
 
@@ -161,7 +162,10 @@ static const struct key keys[] = {
 /* The state of one read, shared by conf_reader() and conf_handler(). */
 struct parse {
 	struct conf *c;
-	FILE *f;
+	int fd;
+	int eof;			/* read() returned 0 */
+	size_t inpos, inlen;		/* in[inpos..inlen) not yet taken */
+	char in[1024];
 	const char *name;		/* of the file, for messages */
 	struct why *w;
 	int failed;			/* w holds the first error */
@@ -193,8 +197,7 @@ at(struct why *w, const char *file, unsigned line, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
+	fmt_v(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (line != 0)
 		return why_set(w, "%s:%u: %s", file, line, msg);
@@ -212,8 +215,7 @@ fail(struct parse *p, const char *fmt, ...)
 		return -1;
 	p->failed = 1;
 	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
+	fmt_v(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return at(p->w, p->name, p->lineno, "%s", msg);
 }
@@ -594,7 +596,7 @@ set_enum(struct parse *p, const struct key *k, const char *v)
 		}
 	for (i = 0; k->names[i] != NULL; i++) {
 		o = strlen(list);
-		snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+		fmt_s(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
 		    k->names[i]);
 	}
 	return fail(p, "%s: '%s' is not one of %s", k->name,
@@ -809,19 +811,33 @@ conf_handler(void *user, const char *section, const char *name,
 	return set_value(p, k, p->acc) == 0;
 }
 
-/* next_char: getc(), read again after a signal interrupted the read. */
+/*
+ * next_char: the next byte of p->fd, read again after a signal interrupted
+ * the read.  Returns it, or -1 at the end, or -2 on a read error (errno).
+ */
 static int
-next_char(FILE *f)
+next_char(struct parse *p)
 {
-	int ch;
+	if (p->inpos == p->inlen) {
+		ssize_t n;
 
-	while ((ch = getc(f)) == EOF && ferror(f) && errno == EINTR)
-		clearerr(f);
-	return ch;
+		if (p->eof)
+			return -1;
+		while ((n = read(p->fd, p->in, sizeof(p->in))) < 0 &&
+		    errno == EINTR)
+			;
+		if (n <= 0) {
+			p->eof = n == 0;
+			return n == 0 ? -1 : -2;
+		}
+		p->inpos = 0;
+		p->inlen = (size_t)n;
+	}
+	return (unsigned char)p->in[p->inpos++];
 }
 
 /*
- * read_raw: the next line of p->f into p->raw, without its "\n" or "\r\n"
+ * read_raw: the next line of p->fd into p->raw, without its "\n" or "\r\n"
  * (and without a UTF-8 BOM on line 1).  Sets p->nul or p->toolong and
  * stops reading there.  Returns 1, 0 at the end, -1 on a read error.
  */
@@ -832,7 +848,7 @@ read_raw(struct parse *p)
 	int ch;
 
 	p->nul = p->toolong = 0;
-	while ((ch = next_char(p->f)) != EOF && ch != '\n') {
+	while ((ch = next_char(p)) >= 0 && ch != '\n') {
 		if (ch == '\0')
 			p->nul = 1;
 		else if (n < sizeof(p->raw) - 1)
@@ -842,9 +858,9 @@ read_raw(struct parse *p)
 		if (p->nul || p->toolong)
 			break;
 	}
-	if (ch == EOF && ferror(p->f))
+	if (ch == -2)
 		return -1;
-	if (ch == EOF && n == 0 && !p->nul)
+	if (ch == -1 && n == 0 && !p->nul)
 		return 0;
 	p->lineno++;
 	if (n > 0 && p->raw[n - 1] == '\r')
@@ -1066,27 +1082,28 @@ conf_defaults(struct conf *c)
 }
 
 int
-conf_load_stream(struct conf *c, FILE *f, const char *name, struct why *w)
+conf_load_fd(struct conf *c, int fd, const char *name, struct why *w)
 {
 	struct parse p;
 	int has_section, has_option, r;
 	off_t start;
 
 	conf_defaults(c);
-	snprintf(c->file, sizeof(c->file), "%s", name);
+	fmt_s(c->file, sizeof(c->file), "%s", name);
 	memset(&p, 0, sizeof(p));
 	p.c = c;
-	p.f = f;
+	p.fd = fd;
 	p.name = name;
 	p.w = w;
 
-	if ((start = ftello(f)) < 0)
+	if ((start = lseek(fd, 0, SEEK_CUR)) < 0)
 		return why_errno(w, errno, "%s: cannot read", name);
 	if (prescan(&p, &has_section, &has_option) < 0)
 		return why_errno(w, errno, "%s: cannot read", name);
-	if (fseeko(f, start, SEEK_SET) < 0)
+	if (lseek(fd, start, SEEK_SET) < 0)
 		return why_errno(w, errno, "%s: cannot read", name);
-	clearerr(f);
+	p.eof = 0;
+	p.inpos = p.inlen = 0;
 	p.lineno = 0;
 	if (!has_section && has_option) {
 		p.sun = c->sun = 1;
@@ -1108,19 +1125,18 @@ int
 conf_load(struct conf *c, const char *path, struct why *w)
 {
 	struct stat st;
-	FILE *f;
-	int r;
+	int fd, r;
 
 	conf_defaults(c);
-	snprintf(c->file, sizeof(c->file), "%s", path);
-	if ((f = fopen(path, "re")) == NULL)
+	fmt_s(c->file, sizeof(c->file), "%s", path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return why_errno(w, errno, "%s: cannot read", path);
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(f);
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
 		return why_errno(w, EISDIR, "%s: cannot read", path);
 	}
-	r = conf_load_stream(c, f, path, w);
-	fclose(f);
+	r = conf_load_fd(c, fd, path, w);
+	close(fd);
 	return r;
 }
 
@@ -1144,13 +1160,13 @@ is_blank_or_comment(int ch)
  * starts with ';' follows the '=' directly, or it would be a comment.
  */
 static void
-print_str(FILE *f, const char *key, const char *v)
+print_str(struct out *o, const char *key, const char *v)
 {
 	size_t room = LINE_MAX_CONTENT - strlen(key) - 3, i, cut;
 	const char *sp = *v == ';' ? "" : " ";
 	int first = 1;
 
-	fprintf(f, "%s =", key);
+	out_printf(o, "%s =", key);
 	while (strlen(v) > room) {
 		cut = 0;
 		for (i = room; i > 0; i--)
@@ -1162,12 +1178,12 @@ print_str(FILE *f, const char *key, const char *v)
 		if (cut == 0 && (!first || is_blank_or_comment(
 		    (unsigned char)v[0])))
 			break;
-		fprintf(f, "%s%.*s\n\t", first && cut ? sp : "", (int)cut, v);
+		out_printf(o, "%s%.*s\n\t", first && cut ? sp : "", (int)cut, v);
 		v += cut != 0 ? cut + 1 : 0;
 		room = LINE_MAX_CONTENT - 1;
 		first = 0;
 	}
-	fprintf(f, "%s%s\n", first && *v != '\0' ? sp : "", v);
+	out_printf(o, "%s%s\n", first && *v != '\0' ? sp : "", v);
 }
 
 /* host_text: a server as conf_load reads it back. */
@@ -1177,10 +1193,10 @@ host_text(char *buf, size_t size, const char *host, unsigned port)
 	int v6 = strchr(host, ':') != NULL;
 
 	if (port != 0)
-		snprintf(buf, size, "%s%s%s:%u", v6 ? "[" : "", host,
+		fmt_s(buf, size, "%s%s%s:%u", v6 ? "[" : "", host,
 		    v6 ? "]" : "", port);
 	else
-		snprintf(buf, size, "%s%s%s", v6 ? "[" : "", host,
+		fmt_s(buf, size, "%s%s%s", v6 ? "[" : "", host,
 		    v6 ? "]" : "");
 }
 
@@ -1190,71 +1206,71 @@ host_text(char *buf, size_t size, const char *host, unsigned port)
  * line, the ways it can have been read.
  */
 static void
-print_server(FILE *f, const char *entry, int after)
+print_server(struct out *o, const char *entry, int after)
 {
 	size_t len = strlen(entry);
 
 	if (len + strlen("server = ") <= LINE_MAX_CONTENT)
-		fprintf(f, "server = %s\n", entry);
+		out_printf(o, "server = %s\n", entry);
 	else if (len + strlen("server=") <= LINE_MAX_CONTENT || !after)
-		fprintf(f, "server=%s\n", entry);
+		out_printf(o, "server=%s\n", entry);
 	else
-		fprintf(f, "\t%s\n", entry);
+		out_printf(o, "\t%s\n", entry);
 }
 
 void
-conf_print(const struct conf *c, FILE *f)
+conf_print(const struct conf *c, struct out *o)
 {
 	char entry[CONF_NAME_MAX + 16];
 	unsigned i;
 
-	fprintf(f, "[clamd]\n");
+	out_printf(o, "[clamd]\n");
 	for (i = 0; i < c->nserver && i < CONF_SERVERS_MAX; i++) {
 		if (c->server[i].is_unix)
-			snprintf(entry, sizeof(entry), "unix:%s",
+			fmt_s(entry, sizeof(entry), "unix:%s",
 			    c->server[i].host);
 		else
 			host_text(entry, sizeof(entry), c->server[i].host,
 			    c->server[i].port);
-		print_server(f, entry, i > 0);
+		print_server(o, entry, i > 0);
 	}
-	fprintf(f, "port = %u\n", c->port);
-	fprintf(f, "protocol = %s\n", name_of(protocols, c->protocol));
-	fprintf(f, "balance = %s\n", name_of(balances, c->balance));
-	print_str(f, "state_file", c->state_file);
-	fprintf(f, "retry_dead_s = %u\n", c->retry_dead_s);
-	fprintf(f, "connect_timeout_ms = %u\n", c->connect_timeout_ms);
-	fprintf(f, "timeout_ms = %u\n", c->timeout_ms);
-	fprintf(f, "chunk_size = %u\n", c->chunk_size);
-	fprintf(f, "max_pings = %u\n", c->max_pings);
-	fprintf(f, "ping_interval_ms = %u\n", c->ping_interval_ms);
+	out_printf(o, "port = %u\n", c->port);
+	out_printf(o, "protocol = %s\n", name_of(protocols, c->protocol));
+	out_printf(o, "balance = %s\n", name_of(balances, c->balance));
+	print_str(o, "state_file", c->state_file);
+	out_printf(o, "retry_dead_s = %u\n", c->retry_dead_s);
+	out_printf(o, "connect_timeout_ms = %u\n", c->connect_timeout_ms);
+	out_printf(o, "timeout_ms = %u\n", c->timeout_ms);
+	out_printf(o, "chunk_size = %u\n", c->chunk_size);
+	out_printf(o, "max_pings = %u\n", c->max_pings);
+	out_printf(o, "ping_interval_ms = %u\n", c->ping_interval_ms);
 
-	fprintf(f, "\n[socks]\n");
+	out_printf(o, "\n[socks]\n");
 	if (c->socks_host[0] != '\0') {
 		host_text(entry, sizeof(entry), c->socks_host, c->socks_port);
-		print_server(f, entry, 0);
+		print_server(o, entry, 0);
 	} else
-		fprintf(f, "server =\n");
-	fprintf(f, "version = %s\n", c->socks_version == 4 ? "4a" : "5");
-	print_str(f, "username", c->socks_user);
-	fprintf(f, "password =%s\n", c->socks_pass[0] != '\0' ? " (set)" : "");
-	fprintf(f, "remote_dns = %s\n", c->remote_dns ? "yes" : "no");
+		out_printf(o, "server =\n");
+	out_printf(o, "version = %s\n", c->socks_version == 4 ? "4a" : "5");
+	print_str(o, "username", c->socks_user);
+	out_printf(o, "password =%s\n", c->socks_pass[0] != '\0' ? " (set)" : "");
+	out_printf(o, "remote_dns = %s\n", c->remote_dns ? "yes" : "no");
 
-	fprintf(f, "\n[message]\n");
-	fprintf(f, "buffer_size = %llu\n", (unsigned long long)c->buffer_size);
-	fprintf(f, "max_size = %llu\n", (unsigned long long)c->max_size);
-	fprintf(f, "on_oversize = %s\n", name_of(oversizes, c->on_oversize));
+	out_printf(o, "\n[message]\n");
+	out_printf(o, "buffer_size = %llu\n", (unsigned long long)c->buffer_size);
+	out_printf(o, "max_size = %llu\n", (unsigned long long)c->max_size);
+	out_printf(o, "on_oversize = %s\n", name_of(oversizes, c->on_oversize));
 
-	fprintf(f, "\n[verdict]\n");
-	fprintf(f, "mode = %d\n", c->mode);
-	print_str(f, "field", c->field);
-	print_str(f, "verdict", c->verdict);
-	fprintf(f, "format = %s\n", name_of(formats, c->format));
-	print_str(f, "output", c->output);
-	fprintf(f, "on_error = %s\n", name_of(on_errors, c->on_error));
+	out_printf(o, "\n[verdict]\n");
+	out_printf(o, "mode = %d\n", c->mode);
+	print_str(o, "field", c->field);
+	print_str(o, "verdict", c->verdict);
+	out_printf(o, "format = %s\n", name_of(formats, c->format));
+	print_str(o, "output", c->output);
+	out_printf(o, "on_error = %s\n", name_of(on_errors, c->on_error));
 
-	fprintf(f, "\n[log]\n");
-	fprintf(f, "debug = %d\n", c->debug);
-	fprintf(f, "syslog = %s\n", c->syslog ? "yes" : "no");
-	print_str(f, "ident", c->ident);
+	out_printf(o, "\n[log]\n");
+	out_printf(o, "debug = %d\n", c->debug);
+	out_printf(o, "syslog = %s\n", c->syslog ? "yes" : "no");
+	print_str(o, "ident", c->ident);
 }

@@ -4,8 +4,8 @@
 
 #include <limits.h>
 #include <stdint.h>
-#include <stdio.h>
 
+#include "fmt.h"
 #include "why.h"
 
 /*
@@ -90,11 +90,11 @@ void conf_defaults(struct conf *c);
 int conf_load(struct conf *c, const char *path, struct why *w);
 
 /*
- * conf_load_stream: as conf_load, from an open stream; name is used in
- * messages.  For tests and fuzzing.
+ * conf_load_fd: as conf_load, from fd's current offset, which must be
+ * seekable (the file is read twice); name is used in messages.  For tests
+ * and fuzzing.
  */
-int conf_load_stream(struct conf *c, FILE *f, const char *name,
-    struct why *w);
+int conf_load_fd(struct conf *c, int fd, const char *name, struct why *w);
 
 /*
  * conf_check: the checks of combinations, to run again after command-line
@@ -103,10 +103,10 @@ int conf_load_stream(struct conf *c, FILE *f, const char *name,
 int conf_check(const struct conf *c, struct why *w);
 
 /*
- * conf_print: write the effective settings to f as an INI file that
+ * conf_print: write the effective settings to o as an INI file that
  * conf_load reads back to the same settings (--check-config).  The SOCKS
  * password is shown as "(set)".
  */
-void conf_print(const struct conf *c, FILE *f);
+void conf_print(const struct conf *c, struct out *o);
 
 #endif

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "io.h"
 #include "log.h"
 
@@ -42,7 +42,7 @@ sys_log(int severity, const char *tag, const char *text)
 			return;
 		}
 	}
-	n = snprintf(msg, sizeof(msg), "<%d>%s[%d]: %s%s", 2 * 8 + severity,
+	n = fmt_s(msg, sizeof(msg), "<%d>%s[%d]: %s%s", 2 * 8 + severity,
 	    ident, (int)getpid(), tag, text);
 	if (n > 0)
 		send(logfd, msg, (size_t)n < sizeof(msg) ? (size_t)n :
@@ -66,31 +66,36 @@ log_level(void)
 	return level;
 }
 
-/* format: vsnprintf, then nothing a peer sent reaches a terminal raw. */
+/* format: fmt_v, then nothing a peer sent reaches a terminal raw. */
 static void
 format(char *line, size_t size, const char *fmt, va_list ap)
 {
-	vsnprintf(line, size, fmt, ap);
+	fmt_v(line, size, fmt, ap);
 	for (char *p = line; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
 			*p = '?';
 }
 
-/* emit: one line to stderr (with a timestamp for steps) and syslog. */
+/*
+ * emit: one line to stderr in one write (with a timestamp for steps), and
+ * to syslog.
+ */
 static void
 emit(int prio, const char *tag, int stamp, const char *fmt, va_list ap)
 {
+	struct out err = OUT_INIT(2);
 	char line[1024];
 	ms_t t;
 
 	format(line, sizeof(line), fmt, ap);
 	if (stamp) {
 		t = io_now() - start;
-		fprintf(stderr, "%s: [%lld.%03lld] %s%s\n", ident,
+		out_printf(&err, "%s: [%lld.%03lld] %s%s\n", ident,
 		    (long long)(t / 1000), (long long)(t % 1000), tag, line);
 	} else {
-		fprintf(stderr, "%s: %s%s\n", ident, tag, line);
+		out_printf(&err, "%s: %s%s\n", ident, tag, line);
 	}
+	(void)out_flush(&err);
 	if (use_syslog)
 		sys_log(prio, tag, line);
 }

@@ -6,9 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,6 +14,7 @@
 
 #include "batch.h"
 #include "conf.h"
+#include "fmt.h"
 #include "log.h"
 #include "pool.h"
 #include "scan.h"
@@ -31,21 +30,27 @@ static struct conf conf;
 /* The ring over its storage, allocated once: reachable until exit. */
 static struct ring ring;
 
+static const char usage_text[] =
+    "usage: clamhook [-c FILE] [-o DEST] [-d N] [FILE...]\n"
+    "       clamhook -p|--ping [-c FILE]\n"
+    "       clamhook -s|--self-test [-c FILE]\n"
+    "       clamhook -t|--check-config [-c FILE]\n"
+    "       clamhook -V|--version | -h|--help\n"
+    "  -c, --config FILE   INI file (default $CLAMHOOK_CONFIG, else "
+    "/etc/clamhook.ini)\n"
+    "  -o, --output DEST   verdict destination: path, FIFO, fd:N or -\n"
+    "  -d, --debug N       0 none, 1 steps, 2 steps and traffic\n"
+    "exit: 0 clean, 1 infected, 75 temporary failure, "
+    "78 invalid config (-t)\n";
+
+/* say: text to descriptor fd in one write; a failure is not reported. */
 static void
-usage(FILE *f)
+say(int fd, const char *text)
 {
-	fprintf(f,
-	    "usage: clamhook [-c FILE] [-o DEST] [-d N] [FILE...]\n"
-	    "       clamhook -p|--ping [-c FILE]\n"
-	    "       clamhook -s|--self-test [-c FILE]\n"
-	    "       clamhook -t|--check-config [-c FILE]\n"
-	    "       clamhook -V|--version | -h|--help\n"
-	    "  -c, --config FILE   INI file (default $CLAMHOOK_CONFIG, else "
-	    "/etc/clamhook.ini)\n"
-	    "  -o, --output DEST   verdict destination: path, FIFO, fd:N or -\n"
-	    "  -d, --debug N       0 none, 1 steps, 2 steps and traffic\n"
-	    "exit: 0 clean, 1 infected, 75 temporary failure, "
-	    "78 invalid config (-t)\n");
+	struct out o = OUT_INIT(fd);
+
+	out_write(&o, text, strlen(text));
+	(void)out_flush(&o);
 }
 
 /* SIGTERM, SIGINT, SIGHUP: no temporary file, no verdict, status 75. */
@@ -200,25 +205,111 @@ struct args {
 	int nfiles;
 };
 
+/* usage_error: after the error line, the synopsis.  Returns 75. */
+static int
+usage_error(void)
+{
+	say(2, usage_text);
+	return EX_TEMPFAIL;
+}
+
 /*
- * parse_args: the command line into a.  Returns -1 to go on, or the exit
- * status (-V, -h, a usage error).
+ * The long options, each the same as a short one.  As with getopt_long(3):
+ * "--name=VALUE" or "--name VALUE", and a name may be shortened to any
+ * prefix that is no other option's.
+ */
+static const struct {
+	const char *name;
+	char ch;
+} longopts[] = {
+	{ "config", 'c' }, { "output", 'o' }, { "debug", 'd' },
+	{ "ping", 'p' }, { "self-test", 's' }, { "check-config", 't' },
+	{ "version", 'V' }, { "help", 'h' },
+};
+
+#define TAKES_VALUE(ch) ((ch) == 'c' || (ch) == 'o' || (ch) == 'd')
+
+/*
+ * long_option: the short letter of "--NAME[=VALUE]" (s after the dashes)
+ * with *value set to VALUE or NULL, or 0 when NAME is unknown or ambiguous.
+ */
+static int
+long_option(const char *s, const char **value)
+{
+	size_t len = (size_t)(strchrnul(s, '=') - s), i;
+	int ch = 0, n = 0;
+
+	for (i = 0; i < sizeof(longopts) / sizeof(longopts[0]); i++) {
+		if (strncmp(longopts[i].name, s, len) != 0)
+			continue;
+		ch = longopts[i].ch;
+		if (longopts[i].name[len] == '\0') {
+			n = 1;
+			break;
+		}
+		n++;
+	}
+	*value = s[len] == '=' ? s + len + 1 : NULL;
+	return n == 1 ? ch : 0;
+}
+
+/*
+ * option: one option ch with its value (NULL when it takes none).  Returns
+ * -1 to go on, or the exit status.
+ */
+static int
+option(struct args *a, int ch, const char *value)
+{
+	switch (ch) {
+	case 'c':
+		a->cfile = value;
+		break;
+	case 'o':
+		a->output = value;
+		break;
+	case 'd':
+		if (value[0] < '0' || value[0] > '2' || value[1] != '\0') {
+			log_error("-d: debug level must be 0, 1 or 2, not "
+			    "\"%.40s\"", value);
+			return EX_TEMPFAIL;
+		}
+		a->debug = value[0] - '0';
+		break;
+	case 'p':
+	case 's':
+	case 't':
+		if (a->action != 0 && a->action != ch) {
+			log_error("-p, -s and -t exclude each other");
+			return EX_TEMPFAIL;
+		}
+		a->action = ch;
+		break;
+	case 'V':
+		say(1, "clamhook " CLAMHOOK_VERSION "\n");
+		return EX_CLEAN;
+	case 'h':
+		say(1, usage_text);
+		return EX_CLEAN;
+	default:
+		log_error("unknown option -%c", ch);
+		return usage_error();
+	}
+	return -1;
+}
+
+/*
+ * parse_args: the command line into a, the way getopt_long(3) reads it:
+ * "-pd1" is "-p -d 1", "-cFILE" is "-c FILE", options and operands may
+ * come in any order, "--" ends the options, "-" alone is an operand
+ * (standard input).  The operands are moved to the front of argv + 1, in
+ * their order.  Returns -1 to go on, or the exit status (-V, -h, a usage
+ * error).
  */
 static int
 parse_args(int argc, char **argv, struct args *a)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "debug", required_argument, NULL, 'd' },
-		{ "ping", no_argument, NULL, 'p' },
-		{ "self-test", no_argument, NULL, 's' },
-		{ "check-config", no_argument, NULL, 't' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+	const char *arg, *value;
+	int i, n = 0, ch, st;
 
 	a->cfile = getenv("CLAMHOOK_CONFIG");
 	if (a->cfile == NULL || *a->cfile == '\0')
@@ -226,56 +317,51 @@ parse_args(int argc, char **argv, struct args *a)
 	a->output = NULL;
 	a->debug = -1;
 	a->action = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:o:d:pstVh", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			a->cfile = optarg;
+	for (i = 1; i < argc; i++) {
+		arg = argv[i];
+		if (arg[0] != '-' || arg[1] == '\0') {
+			argv[1 + n++] = argv[i];
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			while (++i < argc)
+				argv[1 + n++] = argv[i];
 			break;
-		case 'o':
-			a->output = optarg;
-			break;
-		case 'd':
-			if (optarg[0] < '0' || optarg[0] > '2' ||
-			    optarg[1] != '\0') {
-				log_error("-d: debug level must be 0, 1 or 2, "
-				    "not \"%.40s\"", optarg);
-				return EX_TEMPFAIL;
+		}
+		if (arg[1] == '-') {
+			if ((ch = long_option(arg + 2, &value)) == 0) {
+				log_error("unknown option %.60s", arg);
+				return usage_error();
 			}
-			a->debug = optarg[0] - '0';
-			break;
-		case 'p':
-		case 's':
-		case 't':
-			if (a->action != 0 && a->action != ch) {
-				log_error("-p, -s and -t exclude each other");
-				return EX_TEMPFAIL;
+			if (!TAKES_VALUE(ch) && value != NULL) {
+				log_error("unknown option -%c", ch);
+				return usage_error();
 			}
-			a->action = ch;
-			break;
-		case 'V':
-			printf("clamhook %s\n", CLAMHOOK_VERSION);
-			return EX_CLEAN;
-		case 'h':
-			usage(stdout);
-			return EX_CLEAN;
-		case ':':
-			log_error("option -%c needs an argument", optopt);
-			usage(stderr);
-			return EX_TEMPFAIL;
-		default:
-			if (optopt != 0)
-				log_error("unknown option -%c", optopt);
-			else
-				log_error("unknown option %.60s",
-				    argv[optind - 1]);
-			usage(stderr);
-			return EX_TEMPFAIL;
+			if (TAKES_VALUE(ch) && value == NULL &&
+			    (value = argv[++i]) == NULL) {
+				log_error("option -%c needs an argument", ch);
+				return usage_error();
+			}
+			if ((st = option(a, ch, value)) >= 0)
+				return st;
+			continue;
+		}
+		for (arg++; *arg != '\0'; arg++) {
+			ch = *arg;
+			value = NULL;
+			if (TAKES_VALUE(ch) && (value = arg[1] != '\0' ?
+			    arg + 1 : argv[++i]) == NULL) {
+				log_error("option -%c needs an argument", ch);
+				return usage_error();
+			}
+			if ((st = option(a, ch, value)) >= 0)
+				return st;
+			if (value != NULL)
+				break;
 		}
 	}
-	a->files = argv + optind;
-	a->nfiles = argc - optind;
+	a->files = argv + 1;
+	a->nfiles = n;
 	if (a->action != 0 && a->nfiles > 0) {
 		log_error("-%c takes no FILE", a->action);
 		return EX_TEMPFAIL;
@@ -407,6 +493,7 @@ main(int argc, char **argv)
 {
 	struct args a;
 	struct pool pool;
+	struct out out = OUT_INIT(1);
 	struct why w;
 	int st;
 
@@ -417,8 +504,8 @@ main(int argc, char **argv)
 	if ((st = load_config(&a)) >= 0)
 		return st;
 	if (a.action == 't') {
-		conf_print(&conf, stdout);
-		return fflush(stdout) == 0 ? EX_CLEAN : EX_TEMPFAIL;
+		conf_print(&conf, &out);
+		return out_flush(&out) == 0 ? EX_CLEAN : EX_TEMPFAIL;
 	}
 	if (map_ring() < 0) {
 		if (a.action == 0)
@@ -432,8 +519,8 @@ main(int argc, char **argv)
 		return EX_TEMPFAIL;
 	}
 	if (a.action == 'p')
-		return scan_ping(&pool);
+		return scan_ping(&pool, &out);
 	if (a.action == 's')
-		return scan_self_test(&pool, &ring);
+		return scan_self_test(&pool, &ring, &out);
 	return scan_all(&pool, NULL, &a);
 }

@@ -4,13 +4,57 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "net.h"
+
+/*
+ * ip_text: the address at a (4 or 16 bytes) as musl's inet_ntop(3) writes
+ * it, which would bring the whole of printf along: IPv6 in hex groups, the
+ * last 32 bits dotted after ::ffff:, and the longest run of ":0" text, if
+ * it covers two groups, as "::".  Counted in text, a run inside the
+ * address is one ':' longer than one at either end, so it wins a tie.
+ */
+static void
+ip_text(char *buf, size_t size, int v6, const unsigned char *a)
+{
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+	char t[INET6_ADDRSTRLEN];
+	size_t i, j, n = 0, best = 0, max = 0;
+
+	if (!v6) {
+		fmt_s(buf, size, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+		return;
+	}
+	for (i = 0; i < 16; i += 2) {
+		if (i == 12 && memcmp(a, mapped, sizeof(mapped)) == 0) {
+			fmt_s(t + n, sizeof(t) - n, ":%u.%u.%u.%u", a[12],
+			    a[13], a[14], a[15]);
+			break;
+		}
+		n += (size_t)fmt_s(t + n, sizeof(t) - n, i == 0 ? "%x" : ":%x",
+		    (unsigned)(a[i] << 8 | a[i + 1]));
+	}
+	for (i = 0; t[i] != '\0'; i++) {
+		if (i > 0 && t[i] != ':')
+			continue;
+		for (j = 0; t[i + j] == ':' || t[i + j] == '0'; j++)
+			;
+		if (j > max) {
+			best = i;
+			max = j;
+		}
+	}
+	if (max >= 4) {
+		t[best] = t[best + 1] = ':';
+		memmove(t + best + 2, t + best + max, i - best - max + 1);
+	}
+	fmt_s(buf, size, "%s", t);
+}
 
 void
 net_name(struct net_addr *a)
@@ -20,7 +64,7 @@ net_name(struct net_addr *a)
 	int is_v6 = 0;
 
 	if (a->is_unix) {
-		snprintf(a->name, sizeof(a->name), "unix:%s", a->host);
+		fmt_s(a->name, sizeof(a->name), "unix:%s", a->host);
 		return;
 	}
 	if (a->salen != 0 && a->sa.ss_family == AF_INET) {
@@ -30,12 +74,12 @@ net_name(struct net_addr *a)
 		is_v6 = 1;
 	}
 	if (src != NULL)
-		inet_ntop(a->sa.ss_family, src, ip, sizeof(ip));
+		ip_text(ip, sizeof(ip), is_v6, src);
 	if (src == NULL || strcmp(ip, a->host) == 0)
-		snprintf(a->name, sizeof(a->name), is_v6 ? "[%s]:%u" : "%s:%u",
+		fmt_s(a->name, sizeof(a->name), is_v6 ? "[%s]:%u" : "%s:%u",
 		    a->host, a->port);
 	else
-		snprintf(a->name, sizeof(a->name), "%s[%s]:%u", a->host, ip,
+		fmt_s(a->name, sizeof(a->name), "%s[%s]:%u", a->host, ip,
 		    a->port);
 }
 
@@ -74,7 +118,7 @@ net_resolve(const struct conf_server *s, unsigned default_port, int resolve,
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV | (resolve ? 0 : AI_NUMERICHOST);
-	snprintf(port, sizeof(port), "%u", a.port);
+	fmt_s(port, sizeof(port), "%u", a.port);
 	e = getaddrinfo(s->host, port, &hints, &res);
 	if (e == EAI_NONAME && !resolve) {
 		/* A name for the proxy to resolve (SOCKS remote DNS). */
@@ -102,7 +146,10 @@ net_resolve(const struct conf_server *s, unsigned default_port, int resolve,
 		net_name(&a);
 		out[n++] = a;
 	}
+#ifdef CLAMHOOK_CLEAN_UP
+	/* Otherwise res is left to exit: see heap.c. */
 	freeaddrinfo(res);
+#endif
 	if (n == 0)
 		return why_set(w, "%s: no usable address", s->host);
 	return n;

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -15,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "fmt.h"
 #include "log.h"
 #include "pool.h"
 #include "socks.h"
@@ -80,7 +80,7 @@ state_lock(const char *path)
 static void
 state_read(int fd, const char *path, struct state *s)
 {
-	char buf[STATE_MAX + 1], *line, *save = NULL;
+	char buf[STATE_MAX + 1], *line, *next;
 	ssize_t n;
 	int first = 1;
 
@@ -93,9 +93,15 @@ state_read(int fd, const char *path, struct state *s)
 	buf[n] = '\0';
 	if (strlen(buf) != (size_t)n)
 		goto corrupt;
-	for (line = strtok_r(buf, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	for (line = buf; *line != '\0'; line = next) {
 		char *end;
+
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (*line == '\0')
+			continue;	/* empty lines are ignored */
 
 		if (first) {
 			first = 0;
@@ -138,14 +144,14 @@ state_write(int fd, const char *path, const struct state *s)
 	size_t o = 0;
 	long long now = (long long)time(NULL);
 
-	o += (size_t)snprintf(buf, sizeof(buf), "clamhook-state 1\nnext %"
+	o += (size_t)fmt_s(buf, sizeof(buf), "clamhook-state 1\nnext %"
 	    PRIu64 "\n", s->next);
 	for (int i = 0; i < s->ndead; i++) {
 		if (s->dead[i].until <= now)
 			continue;
 		if (o + strlen(s->dead[i].name) + 32 >= sizeof(buf))
 			break;
-		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "dead %lld %s\n",
+		o += (size_t)fmt_s(buf + o, sizeof(buf) - o, "dead %lld %s\n",
 		    s->dead[i].until, s->dead[i].name);
 	}
 	if (pwrite(fd, buf, o, 0) != (ssize_t)o || ftruncate(fd, (off_t)o) < 0)
@@ -198,9 +204,8 @@ pool_init(struct pool *p, const struct conf *c, struct why *w)
 			size_t o = strlen(errs);
 
 			/* Truncated when long: why_set would cut it anyway. */
-			if (snprintf(errs + o, sizeof(errs) - o, "%s%s",
-			    o ? "; " : "", sw.text) < 0)
-				errs[o] = '\0';
+			fmt_s(errs + o, sizeof(errs) - o, "%s%s", o ? "; " : "",
+			    sw.text);
 			continue;
 		}
 		p->n += n;

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,7 +19,7 @@ scan_add_error(struct outcome *o, const char *what)
 	char buf[WHY_MAX * 2];
 	size_t n = strlen(o->error);
 
-	snprintf(buf, sizeof(buf), "%s%s%s", o->error, n ? "; " : "", what);
+	fmt_s(buf, sizeof(buf), "%s%s%s", o->error, n ? "; " : "", what);
 	verdict_sanitize(o->error, buf, strlen(buf));
 }
 
@@ -41,7 +40,7 @@ scan_oversize(const struct conf *c, const struct input *in, struct outcome *o)
 		break;
 	default:
 		o->result = RESULT_ERROR;
-		snprintf(why, sizeof(why), "%s: message larger than [message] "
+		fmt_s(why, sizeof(why), "%s: message larger than [message] "
 		    "max_size (%" PRIu64 " bytes)", in->name, c->max_size);
 		scan_add_error(o, why);
 		break;
@@ -69,29 +68,29 @@ scan_judge(const struct conf *c, const struct net_addr *a,
 		verdict_sanitize(o->virus, res.name, res.namelen);
 		return 1;
 	case REPLY_SIZE_LIMIT:
-		snprintf(why, sizeof(why), "%s: INSTREAM size limit exceeded: "
+		fmt_s(why, sizeof(why), "%s: INSTREAM size limit exceeded: "
 		    "the message is larger than clamd's StreamMaxLength (it "
 		    "stopped after %" PRIu64 " bytes read); set [message] "
 		    "max_size (now %" PRIu64 ") at or below it", a->name,
 		    in->total, c->max_size);
 		break;
 	case REPLY_ERROR:
-		snprintf(why, sizeof(why), "%s: clamd error: %.*s", a->name,
+		fmt_s(why, sizeof(why), "%s: clamd error: %.*s", a->name,
 		    (int)res.namelen, res.name);
 		break;
 	case REPLY_READ_TIMEOUT:
-		snprintf(why, sizeof(why), "%s: clamd error: COMMAND READ "
+		fmt_s(why, sizeof(why), "%s: clamd error: COMMAND READ "
 		    "TIMED OUT", a->name);
 		break;
 	case REPLY_UNKNOWN_COMMAND:
-		snprintf(why, sizeof(why), "%s: %s", a->name,
+		fmt_s(why, sizeof(why), "%s: %s", a->name,
 		    c->protocol == PROTO_STREAM ? "this clamd has no STREAM "
 		    "(removed in 0.104); use instream" :
 		    "clamd answered UNKNOWN COMMAND");
 		break;
 	default:
 		*alive = 0;
-		snprintf(why, sizeof(why), "%s: unparsable reply \"%.100s\"",
+		fmt_s(why, sizeof(why), "%s: unparsable reply \"%.100s\"",
 		    a->name, r->line);
 		break;
 	}
@@ -127,7 +126,7 @@ try_server(struct pool *p, int i, struct input *in, struct ring *r,
 
 	fildes = scan_fildes(p, i, in);
 	if (!fildes && input_rewind(in, r, &w) < 0) {
-		snprintf(why, sizeof(why), "%s: %s", a->name, w.text);
+		fmt_s(why, sizeof(why), "%s: %s", a->name, w.text);
 		scan_add_error(o, why);
 		return -1;
 	}
@@ -177,7 +176,7 @@ try_server(struct pool *p, int i, struct input *in, struct ring *r,
 	close(fd);
 	o->sent = sent;
 	if (st < 0) {
-		snprintf(why, sizeof(why), "%s: %s", a->name, w.text);
+		fmt_s(why, sizeof(why), "%s: %s", a->name, w.text);
 		scan_add_error(o, why);
 		/* A failed read of the message itself ends the scan. */
 		if (in->failed)
@@ -188,7 +187,7 @@ try_server(struct pool *p, int i, struct input *in, struct ring *r,
 	st = scan_judge(c, a, &rep, in, o, &alive);
 	pool_mark(p, i, !alive);
 	if (st)
-		snprintf(o->server, sizeof(o->server), "%s", a->name);
+		fmt_s(o->server, sizeof(o->server), "%s", a->name);
 	return st;
 }
 
@@ -224,7 +223,7 @@ scan_message(struct pool *p, struct input *in, struct ring *r,
 		if (now >= deadline) {
 			char why[WHY_MAX];
 
-			snprintf(why, sizeof(why), "%s: not tried, timeout_ms "
+			fmt_s(why, sizeof(why), "%s: not tried, timeout_ms "
 			    "(%u) passed", p->addr[p->order[k]].name,
 			    c->timeout_ms);
 			scan_add_error(o, why);
@@ -274,7 +273,7 @@ static const unsigned char eicar_masked[68] = {
 };
 
 int
-scan_self_test(struct pool *p, struct ring *r)
+scan_self_test(struct pool *p, struct ring *r, struct out *out)
 {
 	volatile unsigned char mask = 0xa5;
 	int bad = 0;
@@ -300,7 +299,8 @@ scan_self_test(struct pool *p, struct ring *r)
 		o.result = RESULT_ERROR;
 		st = try_server(p, i, &in, r, deadline, &o);
 		if (st == 1 && o.result == RESULT_INFECTED) {
-			printf("%s: FOUND %s\n", p->addr[i].name, o.virus);
+			out_printf(out, "%s: FOUND %s\n", p->addr[i].name,
+			    o.virus);
 			continue;
 		}
 		bad++;
@@ -310,13 +310,16 @@ scan_self_test(struct pool *p, struct ring *r)
 		else
 			log_error("self-test: %s", o.error);
 	}
-	fflush(stdout);
+	(void)out_flush(out);
 	return bad ? 75 : 0;
 }
 
-/* ping_once: PING, then VERSION, on server i.  Returns 0 or -1 (w set). */
+/*
+ * ping_once: PING, then VERSION, on server i; the answer printed to out.
+ * Returns 0 or -1 (w set).
+ */
 static int
-ping_once(struct pool *p, int i, struct why *w)
+ping_once(struct pool *p, int i, struct out *out, struct why *w)
 {
 	const struct net_addr *a = &p->addr[i];
 	/* A try: connect and PING, each within connect_timeout_ms. */
@@ -341,15 +344,15 @@ ping_once(struct pool *p, int i, struct why *w)
 	    clamd_command(fd, "VERSION", &r, deadline, &e) == 0)
 		verdict_sanitize(v, r.line, r.len);
 	else
-		snprintf(v, sizeof(v), "PONG (VERSION failed: %.200s)", e.text);
+		fmt_s(v, sizeof(v), "PONG (VERSION failed: %.200s)", e.text);
 	if (fd >= 0)
 		close(fd);
-	printf("%s: %s\n", a->name, v);
+	out_printf(out, "%s: %s\n", a->name, v);
 	return 0;
 }
 
 int
-scan_ping(struct pool *p)
+scan_ping(struct pool *p, struct out *out)
 {
 	const struct conf *c = p->c;
 	int bad = 0;
@@ -361,7 +364,7 @@ scan_ping(struct pool *p)
 		for (t = 0; t < c->max_pings; t++) {
 			if (t > 0)
 				poll(NULL, 0, (int)c->ping_interval_ms);
-			if (ping_once(p, i, &w) == 0)
+			if (ping_once(p, i, out, &w) == 0)
 				break;
 			log_step("ping %u/%u: %s", t + 1, c->max_pings, w.text);
 		}
@@ -370,6 +373,6 @@ scan_ping(struct pool *p)
 			log_error("ping: no PONG after %u tries: %s", t, w.text);
 		}
 	}
-	fflush(stdout);
+	(void)out_flush(out);
 	return bad ? 75 : 0;
 }

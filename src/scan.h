@@ -3,6 +3,7 @@
 #define CLAMHOOK_SCAN_H
 
 #include "conf.h"
+#include "fmt.h"
 #include "input.h"
 #include "pool.h"
 #include "reply.h"
@@ -21,16 +22,18 @@ void scan_message(struct pool *p, struct input *in, struct ring *r,
 
 /*
  * scan_ping: --ping: each server up to max_pings times, ping_interval_ms
- * apart; prints each server's address and VERSION answer.  Returns 0 when
- * all answered PONG, else 75 (the rest named on standard error).
+ * apart; prints each server's address and VERSION answer to out, flushed at
+ * the end.  Returns 0 when all answered PONG, else 75 (the rest named on
+ * standard error).
  */
-int scan_ping(struct pool *p);
+int scan_ping(struct pool *p, struct out *out);
 
 /*
  * scan_self_test: --self-test: the EICAR test string, assembled at run
- * time, to each server.  Returns 0 when every one reports it FOUND, else 75.
+ * time, to each server; each detection is printed to out, flushed at the
+ * end.  Returns 0 when every one reports it FOUND, else 75.
  */
-int scan_self_test(struct pool *p, struct ring *r);
+int scan_self_test(struct pool *p, struct ring *r, struct out *out);
 
 /*
  * The steps of scan_message, for batch_scan (batch.c), which scans several

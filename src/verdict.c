@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "verdict.h"
 #include "version.h"
 
@@ -86,7 +87,7 @@ put_u64(struct rec *r, uint64_t n)
 	char d[24];
 
 	put(r, d,
-	    (size_t)snprintf(d, sizeof(d), "%llu", (unsigned long long)n));
+	    (size_t)fmt_s(d, sizeof(d), "%llu", (unsigned long long)n));
 }
 
 static void
@@ -94,7 +95,7 @@ put_i64(struct rec *r, int64_t n)
 {
 	char d[24];
 
-	put(r, d, (size_t)snprintf(d, sizeof(d), "%lld", (long long)n));
+	put(r, d, (size_t)fmt_s(d, sizeof(d), "%lld", (long long)n));
 }
 
 /* The file name and a TAB that start each line for several files (§5.4). */

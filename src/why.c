@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "why.h"
 
 int
@@ -13,8 +13,7 @@ why_set(struct why *w, const char *fmt, ...)
 	if (w == NULL)
 		return -1;
 	va_start(ap, fmt);
-	if (vsnprintf(w->text, sizeof(w->text), fmt, ap) < 0)
-		w->text[0] = '\0';
+	fmt_v(w->text, sizeof(w->text), fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -28,10 +27,9 @@ why_errno(struct why *w, int err, const char *fmt, ...)
 	if (w == NULL)
 		return -1;
 	va_start(ap, fmt);
-	if (vsnprintf(w->text, sizeof(w->text), fmt, ap) < 0)
-		w->text[0] = '\0';
+	fmt_v(w->text, sizeof(w->text), fmt, ap);
 	va_end(ap);
 	len = strlen(w->text);
-	snprintf(w->text + len, sizeof(w->text) - len, ": %s", strerror(err));
+	fmt_s(w->text + len, sizeof(w->text) - len, ": %s", strerror(err));
 	return -1;
 }

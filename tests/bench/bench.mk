@@ -32,7 +32,8 @@ $(BENCH_RSS): tests/bench/rss.c
 $(BENCH_GLIBC): $(SRCS) $(wildcard src/*.h)
 	@mkdir -p $(@D)
 	$(call step,HOSTCC,$@)
-	$(Q)$(HOST_CC) -std=c11 -D_GNU_SOURCE -O2 -g -Isrc $(SRCS) -linih -o $@
+	$(Q)$(HOST_CC) -std=c11 -D_GNU_SOURCE -DCLAMHOOK_CLEAN_UP -O2 -g -Isrc \
+		$(SRCS) -linih -o $@
 
 .PHONY: bench
 ifeq ($(TARGET),$(HOST_TARGET))

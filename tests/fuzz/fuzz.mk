@@ -22,12 +22,12 @@ FUZZ_SECONDS	?= 60
 FUZZ_RUNS	?=
 FUZZ_CC		?= clang
 FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_FLAGS	:= -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN)
+FUZZ_FLAGS	:= -std=c11 -D_GNU_SOURCE -DCLAMHOOK_CLEAN_UP -g -O1 $(FUZZ_SAN)
 FUZZ_RUNFLAGS	?= -max_len=8192 -timeout=10 -rss_limit_mb=2048
 REPLAY_CC	?= gcc
 REPLAY_SANITIZE	?= -fsanitize=address,undefined -fno-sanitize-recover=all
-REPLAY_FLAGS	:= -std=c11 -D_GNU_SOURCE -DFUZZ_REPLAY -Wall -Wextra -g -O1 \
-		   $(REPLAY_SANITIZE)
+REPLAY_FLAGS	:= -std=c11 -D_GNU_SOURCE -DCLAMHOOK_CLEAN_UP -DFUZZ_REPLAY \
+		   -Wall -Wextra -g -O1 $(REPLAY_SANITIZE)
 FUZZ_SRCS	:= $(filter-out src/main.c,$(wildcard src/*.c))
 FUZZ_INC	:= -Isrc $(shell pkg-config --cflags inih 2>/dev/null)
 FUZZ_LIBS	?= $(shell pkg-config --libs inih 2>/dev/null || echo -linih)

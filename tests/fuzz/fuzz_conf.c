@@ -6,10 +6,13 @@
  *   - a success passes conf_check again, and conf_print's output (what
  *     --check-config shows) loads back and prints the same again.
  */
+#include <sys/mman.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "why.h"
@@ -20,12 +23,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct conf c1, c2;
 
-static FILE *
+/* open_bytes: a descriptor reading the n bytes at p, or -1. */
+static int
 open_bytes(const void *p, size_t n)
 {
-	if (n == 0)
-		return fopen("/dev/null", "r");
-	return fmemopen((void *)(uintptr_t)p, n, "r");
+	int fd = memfd_create("conf", 0);
+
+	if (fd >= 0 && (pwrite(fd, p, n, 0) != (ssize_t)n)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static void
@@ -43,16 +51,24 @@ check_why(const struct why *w)
 static char *
 print(const struct conf *c, size_t *n)
 {
+	static struct out o;
 	char *buf = NULL;
-	FILE *f;
+	off_t end;
+	int fd;
 
-	if ((f = open_memstream(&buf, n)) == NULL)
+	if ((fd = memfd_create("print", 0)) < 0)
 		return NULL;
-	conf_print(c, f);
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
+	o = (struct out)OUT_INIT(fd);
+	conf_print(c, &o);
+	if (out_flush(&o) == 0 && (end = lseek(fd, 0, SEEK_END)) >= 0 &&
+	    (buf = malloc((size_t)end + 1)) != NULL) {
+		*n = (size_t)end;
+		if (pread(fd, buf, *n, 0) != end) {
+			free(buf);
+			buf = NULL;
+		}
 	}
+	close(fd);
 	return buf;
 }
 
@@ -62,16 +78,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct why w;
 	char *p1, *p2;
 	size_t n1, n2;
-	FILE *f;
-	int rc;
+	int fd, rc;
 
 	if (size > 64 * 1024)
 		return 0;
-	if ((f = open_bytes(data, size)) == NULL)
+	if ((fd = open_bytes(data, size)) < 0)
 		return 0;
 	memset(&w, 0, sizeof(w));
-	rc = conf_load_stream(&c1, f, NAME, &w);
-	fclose(f);
+	rc = conf_load_fd(&c1, fd, NAME, &w);
+	close(fd);
 	if (rc != 0) {
 		if (rc != -1)
 			abort();
@@ -86,13 +101,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* --check-config's output is a configuration with the same settings */
 	if ((p1 = print(&c1, &n1)) == NULL)
 		return 0;
-	if ((f = open_bytes(p1, n1)) == NULL) {
+	if ((fd = open_bytes(p1, n1)) < 0) {
 		free(p1);
 		return 0;
 	}
 	memset(&w, 0, sizeof(w));
-	rc = conf_load_stream(&c2, f, NAME, &w);
-	fclose(f);
+	rc = conf_load_fd(&c2, fd, NAME, &w);
+	close(fd);
 	if (rc != 0) {
 		fprintf(stderr, "conf_print output does not load: %s\n%.*s",
 		    w.text, (int)n1, p1);

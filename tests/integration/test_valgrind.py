@@ -43,7 +43,8 @@ def glibc_clamhook(tmp_path_factory):
     src = os.path.join(REPO, "src")
     sources = sorted(os.path.join(src, f) for f in os.listdir(src)
                      if f.endswith(".c"))
-    r = subprocess.run(["gcc", "-std=c11", "-D_GNU_SOURCE", "-g", "-O1",
+    r = subprocess.run(["gcc", "-std=c11", "-D_GNU_SOURCE",
+                        "-DCLAMHOOK_CLEAN_UP", "-g", "-O1",
                         "-I" + src] + sources + ["-linih", "-o", exe],
                        capture_output=True, timeout=120)
     if r.returncode != 0:
