@@ -20,7 +20,9 @@
  * - enum and boolean values are case-insensitive; booleans are yes/no,
  *   true/false, on/off, 1/0;
  * - a continuation line joins its value to the key's with one space and the
- *   whole is checked again; for [clamd] server it is one more list;
+ *   whole is checked again; for [clamd] server it is one more list, and
+ *   "server =" with nothing after it is the start of such lines (a name
+ *   too long for "server = NAME" fits on a line of its own);
  * - [clamd] server and [socks] server: HOST, HOST:PORT, [IPV6]:PORT, [IPV6]
  *   or a bare IPv6 literal (no port: more than one ':'); [clamd] server also
  *   unix:/absolute/path; a SOCKS server without port uses 1080;
@@ -175,6 +177,7 @@ struct parse {
 	int prev_name;			/* inih would continue a key */
 	int cont;			/* this line continues p->last */
 	const struct key *last;		/* key of the last key line */
+	unsigned empty_server;		/* "server =" awaiting continuations */
 	unsigned seen[K_COUNT];		/* line where each key was set */
 	char acc[PATH_MAX + 2];		/* the key's value, joined */
 	size_t acclen;
@@ -747,6 +750,24 @@ find_key(enum section sec, const char *name)
  * checked it; for a continuation, name and value are recomputed there
  * (inih versions differ on comments in continuation lines).
  */
+/*
+ * no_empty_server: a "server =" line that no continuation line followed is
+ * an empty value, reported at its own line.  Returns 0 or -1.
+ */
+static int
+no_empty_server(struct parse *p)
+{
+	unsigned line = p->lineno;
+
+	if (p->empty_server == 0)
+		return 0;
+	p->lineno = p->empty_server;
+	p->empty_server = 0;
+	fail(p, "server: empty value");
+	p->lineno = line;
+	return -1;
+}
+
 static int
 conf_handler(void *user, const char *section, const char *name,
     const char *value)
@@ -762,8 +783,10 @@ conf_handler(void *user, const char *section, const char *name,
 	if (p->cont) {
 		if ((k = p->last) == NULL)
 			return 0;
-		if (k->type == T_SERVERS)
+		if (k->type == T_SERVERS) {
+			p->empty_server = 0;
 			return add_servers(p, k, p->contval) == 0;
+		}
 		len = strlen(p->contval);
 		if (p->acclen > 0 && p->acclen < sizeof(p->acc) - 1)
 			p->acc[p->acclen++] = ' ';
@@ -775,6 +798,8 @@ conf_handler(void *user, const char *section, const char *name,
 		return set_value(p, k, p->acc) == 0;
 	}
 
+	if (no_empty_server(p) < 0)
+		return 0;
 	if (p->sun)
 		k = find_key(SEC_SUN, name);
 	else if (p->section != SEC_NONE)
@@ -802,6 +827,10 @@ conf_handler(void *user, const char *section, const char *name,
 	if (p->seen[k->id] == 0)
 		p->seen[k->id] = p->lineno;
 	p->last = k;
+	if (k->type == T_SERVERS && *value == '\0') {
+		p->empty_server = p->lineno;
+		return 1;
+	}
 	len = strlen(value);
 	if (len > sizeof(p->acc) - 1)
 		len = sizeof(p->acc) - 1;
@@ -1112,6 +1141,8 @@ conf_load_fd(struct conf *c, int fd, const char *name, struct why *w)
 	}
 
 	r = ini_parse_stream(conf_reader, &p, conf_handler, &p);
+	if (!p.failed && r == 0)
+		(void)no_empty_server(&p);
 	if (p.failed)
 		return -1;
 	if (r > 0)
@@ -1201,9 +1232,9 @@ host_text(char *buf, size_t size, const char *host, unsigned port)
 }
 
 /*
- * print_server: one "server = ENTRY" line; a name too long for that
- * line goes as "server=ENTRY" or, after another entry, as a continuation
- * line, the ways it can have been read.
+ * print_server: one "server = ENTRY" line; an entry too long for that
+ * line goes as "server=ENTRY" or as a continuation line, after another
+ * entry or after a "server =" of its own, the ways it can have been read.
  */
 static void
 print_server(struct out *o, const char *entry, int after)
@@ -1212,10 +1243,10 @@ print_server(struct out *o, const char *entry, int after)
 
 	if (len + strlen("server = ") <= LINE_MAX_CONTENT)
 		out_printf(o, "server = %s\n", entry);
-	else if (len + strlen("server=") <= LINE_MAX_CONTENT || !after)
+	else if (len + strlen("server=") <= LINE_MAX_CONTENT)
 		out_printf(o, "server=%s\n", entry);
 	else
-		out_printf(o, "\t%s\n", entry);
+		out_printf(o, "%s\t%s\n", after ? "" : "server =\n", entry);
 }
 
 void

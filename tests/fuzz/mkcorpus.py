@@ -190,6 +190,9 @@ def conf_seeds():
     s["sun-no-host"] = b"PORT=3310\nMODE=1\n"
     s["sun-unknown"] = b"HOST=127.0.0.1\nBOGUS=1\n"
     s["sun-crlf"] = b"HOST=127.0.0.1\r\nPORT=3310\r\n"
+    # found by fuzzing: printed as "server=NAME:PORT", over a line's length
+    s["sun-host-193"] = b"HOST=" + b"h" * 193 + b"\nPORT=3310\n"
+    s["server-empty-then-continued"] = b"[clamd]\nserver =\n\th:1\n"
     s["servers-list"] = (b"[clamd]\nserver = 127.0.0.1:3310, [::1]:3310, "
                          b"unix:/run/clamav/clamd.ctl, clamd.example\n"
                          b"balance = failover\n")

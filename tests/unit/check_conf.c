@@ -336,6 +336,16 @@ START_TEST(test_continuation)
 	ck_assert_uint_eq(c.server[2].port, 1);
 	ck_assert_uint_eq(c.server[1].line, 3);
 
+	/* "server =" alone opens continuation lines; else it is empty. */
+	OK("[clamd]\nserver =\n\ta\n  b:1\n", &c);
+	ck_assert_uint_eq(c.nserver, 2);
+	ck_assert_str_eq(c.server[0].host, "a");
+	ck_assert_uint_eq(c.server[0].line, 3);
+	ERR("[clamd]\nserver =\nport = 1\n", "t.ini:2: server: empty value");
+	ERR("[clamd]\nserver =\n\n; x\n", "t.ini:2: server: empty value");
+	ERR("[clamd]\nserver =\n[log]\n", "t.ini:2: server: empty value");
+	ERR(BASE "server =\nserver = b\n", "t.ini:3: server: empty value");
+
 	/* Re-checked as a whole, and not a duplicate. */
 	ERR(BASE "port = 33\n  10\n", "t.ini:4: port: '33 10' is not a "
 	    "number (1..65535)");
@@ -1058,6 +1068,18 @@ START_TEST(test_round_trip)
 	ck_assert_uint_eq(strlen(a.state_file), 197);
 	ck_assert_uint_eq(strlen(a.socks_host), 185);
 	print_load(&a, &b, &text);
+	expect_same(&a, &b);
+	free(text);
+
+	/*
+	 * A Sun HOST as long as its line allows (193 bytes) is too long for
+	 * "server=NAME": it prints on a continuation line of its own.
+	 */
+	snprintf(in, sizeof(in), "HOST=%.193s\nPORT=7\n", buf);
+	OK(in, &a);
+	ck_assert_uint_eq(strlen(a.server[0].host), 193);
+	print_load(&a, &b, &text);
+	ck_assert_ptr_nonnull(strstr(text, "[clamd]\nserver =\n\tpppp"));
 	expect_same(&a, &b);
 	free(text);
 
