@@ -25,7 +25,8 @@
  *   too long for "server = NAME" fits on a line of its own);
  * - [clamd] server and [socks] server: HOST, HOST:PORT, [IPV6]:PORT, [IPV6]
  *   or a bare IPv6 literal (no port: more than one ':'); [clamd] server also
- *   unix:/absolute/path; a SOCKS server without port uses 1080;
+ *   unix:/absolute/path; a SOCKS server without port uses 1080, and is not
+ *   named "unix" (with its port, "unix:1080" reads as a socket);
  * - [verdict] output: "-", "fd:N" with N 0..65535, or a path (write
  *   "./fd:x" for a file named so);
  * - a file without any section header but with at least one option line
@@ -668,6 +669,19 @@ set_str(struct parse *p, const struct key *k, const char *v)
 	return 0;
 }
 
+/*
+ * proxy_host: the SOCKS server s is not named "unix", which with its port
+ * would read as a unix: socket.  Returns 0 or -1.
+ */
+static int
+proxy_host(struct parse *p, const struct key *k, const struct conf_server *s)
+{
+	if (strcmp(s->host, "unix") == 0)
+		return fail(p, "%s: 'unix' reads as a unix: socket; give the "
+		    "proxy's address", k->name);
+	return 0;
+}
+
 /* set_host: Sun HOST or SOCKS_HOST: a host name or address, no port. */
 static int
 set_host(struct parse *p, const struct key *k, const char *v)
@@ -685,7 +699,9 @@ set_host(struct parse *p, const struct key *k, const char *v)
 	if (k->id == K_SUN_HOST) {
 		p->c->server[0] = s;
 		p->c->nserver = 1;
-	} else
+	} else if (proxy_host(p, k, &s) < 0)
+		return -1;
+	else
 		memcpy(p->c->socks_host, s.host, sizeof(s.host));
 	return 0;
 }
@@ -701,7 +717,8 @@ set_proxy(struct parse *p, const struct key *k, const char *v)
 		p->c->socks_port = SOCKS_PORT;
 		return 0;
 	}
-	if (parse_server(p, k->name, v, strlen(v), 0, &s) < 0)
+	if (parse_server(p, k->name, v, strlen(v), 0, &s) < 0 ||
+	    proxy_host(p, k, &s) < 0)
 		return -1;
 	memcpy(p->c->socks_host, s.host, sizeof(s.host));
 	p->c->socks_port = s.port != 0 ? s.port : SOCKS_PORT;

@@ -193,6 +193,8 @@ def conf_seeds():
     # found by fuzzing: printed as "server=NAME:PORT", over a line's length
     s["sun-host-193"] = b"HOST=" + b"h" * 193 + b"\nPORT=3310\n"
     s["server-empty-then-continued"] = b"[clamd]\nserver =\n\th:1\n"
+    # found by fuzzing: printed as "unix:1080", which reads as a socket
+    s["socks-named-unix"] = srv + b"[socks]\nserver = unix\n"
     s["servers-list"] = (b"[clamd]\nserver = 127.0.0.1:3310, [::1]:3310, "
                          b"unix:/run/clamav/clamd.ctl, clamd.example\n"
                          b"balance = failover\n")

@@ -792,6 +792,11 @@ START_TEST(test_socks)
 {
 	struct conf c;
 
+	/* "unix:1080" would read as a socket: no proxy named "unix". */
+	ERR(BASE "[socks]\nserver = unix\n", "t.ini:4: server: 'unix' reads "
+	    "as a unix: socket; give the proxy's address");
+	ERR("HOST=h\nSOCKS_HOST=unix\n", "t.ini:2: SOCKS_HOST: 'unix' reads "
+	    "as a unix: socket; give the proxy's address");
 	OK(BASE "[socks]\nserver = proxy\n", &c);
 	ck_assert_str_eq(c.socks_host, "proxy");
 	ck_assert_uint_eq(c.socks_port, 1080);
