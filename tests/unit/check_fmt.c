@@ -195,32 +195,6 @@ START_TEST(test_truncation)
 }
 END_TEST
 
-static int
-va_helper(char *buf, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-va_helper(char *buf, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = fmt_v(buf, cap, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
-START_TEST(test_fmt_v)
-{
-	char buf[8];
-
-	ck_assert_int_eq(va_helper(buf, sizeof(buf), "%s=%u", "key", 1234u),
-	    8);
-	ck_assert_str_eq(buf, "key=123");
-}
-END_TEST
-
 /* read_all: what fd holds from offset 0. */
 static size_t
 read_all(int fd, char *buf, size_t size)
@@ -312,7 +286,6 @@ fmt_suite(void)
 	tcase_add_test(tc, test_fixed);
 	tcase_add_test(tc, test_against_libc);
 	tcase_add_test(tc, test_truncation);
-	tcase_add_test(tc, test_fmt_v);
 	tcase_add_test(tc, test_out);
 	tcase_add_test(tc, test_out_errors);
 	suite_add_tcase(s, tc);
