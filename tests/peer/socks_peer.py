@@ -330,12 +330,19 @@ class Conn:
             self.relay(upstream)
 
     def relay(self, up):
+        """Relay both ways until both sides have closed.  An end that
+        closes is half-closed on the other side.  When a write fails (the
+        side reset), what still comes the other way is read and dropped,
+        and the reset side is still read to its end: data it sent before
+        the reset (clamd's early reply) is passed on, as a careful relay
+        does."""
         self.rec["stage"] = "relaying"
         up.setblocking(False)
         self.sock.setblocking(False)
         pairs = {self.sock: up, up: self.sock}
         count = {self.sock: 0, up: 0}
         open_in = {self.sock, up}
+        dropping = set()
         try:
             while open_in:
                 left = self.peer.end - time.monotonic()
@@ -358,13 +365,15 @@ class Conn:
                             pass
                         continue
                     count[s] += len(data)
+                    if s in dropping:
+                        continue
                     other = pairs[s]
                     other.setblocking(True)
                     other.settimeout(5)
                     try:
                         other.sendall(data)
                     except OSError:
-                        open_in.clear()
+                        dropping.add(s)
                     other.setblocking(False)
         finally:
             self.rec["relayed_up"] = count[self.sock]
