@@ -79,8 +79,8 @@ for s in clamav-daemon clamav-freshclam danted postfix haproxy; do
 	fi
 done
 # What the build and the tests call, by name.
-cmds="make gcc musl-gcc pkg-config clang clamd busybox shellcheck file
-	python3 microsocks danted haproxy postfix"
+cmds="make gcc musl-gcc pkg-config clang clamd busybox shellcheck
+	cppcheck file python3 microsocks danted haproxy postfix"
 if [ "$host_only" = no ]; then
 	cmds="$cmds aarch64-linux-musl-gcc arm-linux-musleabihf-gcc
 	mipsel-linux-musl-gcc qemu-aarch64-static qemu-arm-static

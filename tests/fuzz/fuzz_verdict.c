@@ -83,7 +83,7 @@ san(char *dst, const char *s, size_t max)
 {
 	size_t i;
 
-	for (i = 0; s[i] != '\0' && i < max; i++)
+	for (i = 0; i < max && s[i] != '\0'; i++)
 		dst[i] =
 		    (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ?
 		    '?' :
