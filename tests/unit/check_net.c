@@ -9,6 +9,7 @@
  */
 #include <check.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -99,17 +100,14 @@ START_TEST(test_address_text)
 	/* A name: the address follows in brackets. */
 	set_addr(&a, "clamd.example", cases[_i].hex);
 	net_name(&a);
-	strcpy(want, "clamd.example[");
-	strcat(want, cases[_i].text);
-	strcat(want, "]:3310");
+	snprintf(want, sizeof(want), "clamd.example[%s]:3310", cases[_i].text);
 	ck_assert_str_eq(a.name, want);
 
 	/* The literal itself: written once, IPv6 in brackets. */
 	set_addr(&a, cases[_i].text, cases[_i].hex);
 	net_name(&a);
-	strcpy(want, v6 ? "[" : "");
-	strcat(want, cases[_i].text);
-	strcat(want, v6 ? "]:3310" : ":3310");
+	snprintf(want, sizeof(want), v6 ? "[%s]:3310" : "%s:3310",
+	    cases[_i].text);
 	ck_assert_str_eq(a.name, want);
 }
 END_TEST
