@@ -60,7 +60,7 @@ clamd_command(int fd, const char *cmd, struct reply *r, ms_t deadline,
  * answered before the end (size limit) and may have closed.  Read what it
  * said within a short grace.  Only an error can come before the end: an OK
  * or FOUND for a message clamd has not seen whole is a protocol error,
- * never a verdict.  Returns CLAMD_SENT_EARLY_REPLY or -1.
+ * never a verdict.  Returns CLAMD_REPLY or -1.
  */
 static int
 early(int fd, struct reply *r, ms_t deadline, int werr, struct why *w)
@@ -77,17 +77,27 @@ early(int fd, struct reply *r, ms_t deadline, int werr, struct why *w)
 	}
 	reply_parse(r->line, r->len, &res);
 	if (res.kind == REPLY_OK || res.kind == REPLY_FOUND || res.kind ==
-	    REPLY_PONG || res.kind == REPLY_TEXT)
-		return why_set(w, "protocol error: clamd answered \"%.80s\" "
-		    "before the end of the message", r->line);
-	return CLAMD_SENT_EARLY_REPLY;
+	    REPLY_PONG || res.kind == REPLY_TEXT) {
+		why_set(w, "protocol error: clamd answered \"%.80s\" before "
+		    "the end of the message", r->line);
+		return why_as(w, WHY_PROTOCOL);
+	}
+	return CLAMD_REPLY;
 }
 
 /*
- * What is on its way: the current chunk (its header, data length, and how
- * many of its wire bytes went out) and the chunk size in force.
+ * What is on its way.  The state changes only through tx_start:
+ *
+ *	TX_IDLE --(bytes to send)--> TX_DATA --(chunk written)--> TX_IDLE
+ *	TX_IDLE --(input complete)--> TX_END --(written)--> done
+ *
+ * with the current chunk's header, its data length, how many of its wire
+ * bytes went out, and the chunk size in force.
  */
+enum tx_state { TX_IDLE, TX_DATA, TX_END };
+
 struct tx {
+	enum tx_state state;
 	unsigned char hdr[4];
 	size_t hlen;	/* 4 with INSTREAM framing, 0 for raw bytes */
 	size_t clen;
@@ -95,10 +105,11 @@ struct tx {
 	size_t chunk;
 };
 
-/* tx_start: the next chunk holds len bytes. */
+/* tx_start: enter state with a chunk of len bytes (TX_END: 0). */
 static void
-tx_start(struct tx *t, size_t len)
+tx_start(struct tx *t, enum tx_state state, size_t len)
 {
+	t->state = state;
 	t->hdr[0] = (unsigned char)(len >> 24);
 	t->hdr[1] = (unsigned char)(len >> 16);
 	t->hdr[2] = (unsigned char)(len >> 8);
@@ -175,142 +186,206 @@ tx_write(int fd, struct tx *t, struct ring *r, uint64_t *sent)
 	return 0;
 }
 
-int
-clamd_send(int cfd, int dfd, int framed, struct input *in, struct ring *r,
-    unsigned chunk, int stop_over, ms_t deadline, struct reply *rep,
-    uint64_t *sent, struct why *w)
-{
-	struct tx t = { .hlen = framed ? sizeof(t.hdr) : 0 };
-	int in_chunk = 0, end = 0, blocked = 0;
+/* One message on its way: the parameter block and what has happened. */
+struct send {
+	const struct clamd_msg *m;
+	int cfd, dfd;
+	int framed;
+	int blocked;	/* the last write found the socket full */
+	struct tx t;
+	struct reply *rep;
+	uint64_t *sent;
+};
 
+/* complete: every byte to send is in the ring (or sent). */
+static int
+complete(const struct send *s)
+{
+	const struct input *in = s->m->in;
+
+	return in->eof || (!s->m->stop_over && in->limit != 0 &&
+	    in->total >= in->limit);
+}
+
+/*
+ * next_chunk: in TX_IDLE, start the next chunk when there are bytes for
+ * one, or the end when the input is complete.  Returns 1 when a raw send
+ * has nothing more to write, else 0.
+ */
+static int
+next_chunk(struct send *s)
+{
+	size_t u = ring_unsent(s->m->r), chunk = s->t.chunk;
+
+	if (s->t.state != TX_IDLE)
+		return 0;
+	/* Raw bytes need no framing: send what there is. */
+	if (u >= chunk || (u > 0 && (complete(s) || !s->framed))) {
+		tx_start(&s->t, TX_DATA, u < chunk ? u : chunk);
+	} else if (complete(s)) {
+		if (!s->framed)
+			return 1;
+		log_traffic("->", "\0\0\0\0", 4);
+		tx_start(&s->t, TX_END, 0);
+	}
+	return 0;
+}
+
+/* want_input: whether to read the input now: there is room, and need. */
+static int
+want_input(const struct send *s)
+{
+	const struct input *in = s->m->in;
+	struct ring *r = s->m->r;
+	size_t space;
+
+	if (complete(s) || (s->t.state != TX_IDLE &&
+	    ring_unsent(r) >= s->t.chunk))
+		return 0;
+	ring_space(r, &space);
+	/* Past the limit bytes are dropped: room or not, read on. */
+	return space > 0 || (in->limit != 0 && in->total >= in->limit);
+}
+
+/*
+ * wait_for: poll what sending needs: cfd for an early reply (and for
+ * writing when it is dfd), dfd for writing, the input for reading.  A
+ * socket not known to be full is taken as writable without a poll
+ * (write first; poll only once it is full, and before the final
+ * zero-length chunk: a reply already waiting then came before the end,
+ * never a verdict).  Fills pf, *di (dfd's entry, -1 when none) and *np.
+ * Returns io_poll's result.
+ */
+static int
+wait_for(struct send *s, int want_read, struct pollfd *pf, int *di, int *np)
+{
+	int want_write = s->t.state != TX_IDLE, n = 0;
+
+	pf[n].fd = s->cfd;
+	pf[n].events = POLLIN;
+	pf[n++].revents = 0;
+	*di = -1;
+	if (want_write && s->dfd == s->cfd) {
+		pf[0].events |= POLLOUT;
+		*di = 0;
+	} else if (want_write) {
+		pf[n].fd = s->dfd;
+		pf[n].events = POLLOUT;
+		pf[n].revents = 0;
+		*di = n++;
+	}
+	if (want_read) {
+		pf[n].fd = s->m->in->fd;
+		pf[n].events = POLLIN;
+		pf[n++].revents = 0;
+	}
+	*np = n;
+	if (want_write && !want_read && !s->blocked && s->t.state != TX_END) {
+		pf[*di].revents = POLLOUT;
+		return 1;
+	}
+	s->blocked = 0;
+	return io_poll(pf, (nfds_t)n, s->m->deadline);
+}
+
+/*
+ * write_some: the socket is writable (or failed): write on.  Returns 0 to
+ * go on, 1 when the end went out, -1 when the write failed (errno).
+ */
+static int
+write_some(struct send *s)
+{
+	int st = tx_write(s->dfd, &s->t, s->m->r, s->sent);
+
+	if (st < 0) {
+		if (errno == EAGAIN)
+			s->blocked = 1;
+		return errno == EINTR || errno == EAGAIN ? 0 : -1;
+	}
+	if (st == 1) {
+		if (s->t.state == TX_END)
+			return 1;
+		tx_start(&s->t, TX_IDLE, 0);
+	}
+	return 0;
+}
+
+int
+clamd_send(int cfd, int dfd, int framed, const struct clamd_msg *m,
+    struct reply *rep, uint64_t *sent, struct why *w)
+{
+	struct send s = { .m = m, .cfd = cfd, .dfd = dfd, .framed = framed,
+		.rep = rep, .sent = sent };
+	struct input *in = m->in;
+
+	s.t.hlen = framed ? sizeof(s.t.hdr) : 0;
 	/* A chunk is taken whole from the ring: it cannot be larger. */
-	if (chunk > r->cap)
-		chunk = (unsigned)r->cap;
-	t.chunk = chunk;
+	s.t.chunk = m->chunk > m->r->cap ? m->r->cap : m->chunk;
 	*sent = 0;
 	reply_init(rep);
 	for (;;) {
 		struct pollfd pf[3];
-		int complete, want_read, want_write, np, rr, di = -1;
+		int want_read, rr, di, np, st;
 
-		if (stop_over && input_over(in))
-			return CLAMD_SENT_OVERSIZE;
-		complete = in->eof || (!stop_over && in->limit != 0 &&
-		    in->total >= in->limit);
-		if (!in_chunk && !end) {
-			size_t u = ring_unsent(r);
-
-			/* Raw bytes need no framing: send what there is. */
-			if (u >= chunk || (u > 0 && (complete || !framed))) {
-				tx_start(&t, u < chunk ? u : chunk);
-				in_chunk = 1;
-			} else if (complete) {
-				if (!framed)
-					return CLAMD_SENT_ALL;
-				log_traffic("->", "\0\0\0\0", 4);
-				tx_start(&t, 0);
-				in_chunk = 1;
-				end = 1;
-			}
-		}
-		want_write = in_chunk;
-		want_read = !complete && !(in_chunk && ring_unsent(r) >= chunk);
-		if (want_read) {
-			size_t space;
-
-			ring_space(r, &space);
-			if (space == 0 && !(in->limit != 0 &&
-			    in->total >= in->limit))
-				want_read = 0;
-		}
-
+		if (m->stop_over && input_over(in))
+			return CLAMD_OVERSIZE;
+		if (next_chunk(&s))
+			return CLAMD_SENT;
+		want_read = want_input(&s);
 		/* A regular file is always readable: read it at once. */
 		if (want_read && in->is_regular) {
-			if (input_fill(in, r, deadline, w) < 0)
+			if (input_fill(in, m->r, m->deadline, w) < 0)
 				return -1;
 			continue;
 		}
-		np = 0;
-		pf[np].fd = cfd;
-		pf[np].events = POLLIN;
-		pf[np++].revents = 0;
-		if (want_write && dfd == cfd) {
-			pf[0].events |= POLLOUT;
-			di = 0;
-		} else if (want_write) {
-			pf[np].fd = dfd;
-			pf[np].events = POLLOUT;
-			pf[np].revents = 0;
-			di = np++;
-		}
-		if (want_read) {
-			pf[np].fd = in->fd;
-			pf[np].events = POLLIN;
-			pf[np++].revents = 0;
-		}
-		if (!want_read && !want_write)
+		if (!want_read && s.t.state == TX_IDLE)
 			return why_set(w, "internal error: nothing to wait for");
-		if (want_write && !want_read && !blocked && !end) {
-			/*
-			 * Write first; poll only once the socket is full, and
-			 * before the final zero-length chunk: a reply already
-			 * waiting then came before the end (never a verdict).
-			 */
-			for (int q = 0; q < np; q++)
-				pf[q].revents = 0;
-			pf[di].revents = POLLOUT;
-			rr = 1;
-		} else {
-			rr = io_poll(pf, (nfds_t)np, deadline);
-			blocked = 0;
-		}
-		if (rr < 0)
+		if ((rr = wait_for(&s, want_read, pf, &di, &np)) < 0)
 			return why_errno(w, errno, "poll");
-		if (rr == 0 && (in_chunk || !want_read))
+		if (rr == 0 && (s.t.state != TX_IDLE || !want_read))
 			return why_set(w, "timed out sending to clamd");
 		if (rr == 0) {
-			/* The input's fault, not the server's: see input.h. */
-			in->failed = 1;
-			return why_set(w, "timed out waiting for the message");
+			/* The input's fault, not the server's. */
+			why_set(w, "timed out waiting for the message");
+			return why_as(w, WHY_INPUT);
 		}
 		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR))
-			return early(cfd, rep, deadline, 0, w);
-		if (want_read && pf[np - 1].revents != 0) {
-			if (input_fill(in, r, deadline, w) < 0)
-				return -1;
-		}
+			return early(cfd, rep, m->deadline, 0, w);
+		if (want_read && pf[np - 1].revents != 0 &&
+		    input_fill(in, m->r, m->deadline, w) < 0)
+			return -1;
 		/* A failed data connection shows as POLLERR/POLLHUP alone. */
-		if (di >= 0 &&
-		    (pf[di].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-			int st = tx_write(dfd, &t, r, sent);
-
-			if (st < 0) {
-				if (errno == EAGAIN)
-					blocked = 1;
-				if (errno == EINTR || errno == EAGAIN)
-					continue;
-				return early(cfd, rep, deadline, errno, w);
-			}
-			if (st == 1) {
-				in_chunk = 0;
-				if (end)
-					return CLAMD_SENT_ALL;
-			}
-		}
+		if (di < 0 || (pf[di].revents & (POLLOUT | POLLERR | POLLHUP)) ==
+		    0)
+			continue;
+		if ((st = write_some(&s)) < 0)
+			return early(cfd, rep, m->deadline, errno, w);
+		if (st > 0)
+			return CLAMD_SENT;
 	}
 }
 
 int
-clamd_instream_send(int fd, struct input *in, struct ring *r, unsigned chunk,
-    int stop_over, ms_t deadline, struct reply *rep, uint64_t *sent,
-    struct why *w)
+clamd_instream(int fd, const struct clamd_msg *m, struct reply *rep,
+    uint64_t *sent, struct why *w)
 {
-	return clamd_send(fd, fd, 1, in, r, chunk, stop_over, deadline, rep,
-	    sent, w);
+	static const char cmd[] = "zINSTREAM";
+	int st;
+
+	*sent = 0;
+	log_traffic("->", cmd, sizeof(cmd));
+	if (io_write_all(fd, cmd, sizeof(cmd), m->deadline) < 0)
+		return why_errno(w, errno, "sending zINSTREAM");
+	st = clamd_send(fd, fd, 1, m, rep, sent, w);
+	if (st == CLAMD_SENT)
+		return clamd_read_reply(fd, rep, m->deadline, w) < 0 ? -1 :
+		    CLAMD_REPLY;
+	return st;
 }
 
 int
-clamd_fildes_send(int fd, int file_fd, ms_t deadline, struct why *w)
+clamd_fildes(int fd, int file_fd, ms_t deadline, struct reply *rep,
+    struct why *w)
 {
 	static const char cmd[] = "zFILDES";
 	union {
@@ -343,7 +418,7 @@ clamd_fildes_send(int fd, int file_fd, ms_t deadline, struct why *w)
 		int r;
 
 		if (k == 1)
-			return 0;
+			break;
 		if (k < 0 && errno != EAGAIN && errno != EINTR)
 			return why_errno(w, errno, "passing the descriptor");
 		r = io_wait(fd, POLLOUT, deadline);
@@ -351,4 +426,6 @@ clamd_fildes_send(int fd, int file_fd, ms_t deadline, struct why *w)
 			return r == 0 ? why_set(w, "timed out passing the "
 			    "descriptor") : why_errno(w, errno, "poll");
 	}
+	reply_init(rep);
+	return clamd_read_reply(fd, rep, deadline, w) < 0 ? -1 : CLAMD_REPLY;
 }

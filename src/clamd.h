@@ -28,53 +28,61 @@ int clamd_command(int fd, const char *cmd, struct reply *r, ms_t deadline,
  */
 int clamd_read_reply(int fd, struct reply *r, ms_t deadline, struct why *w);
 
-/* What clamd_instream_send stopped on. */
-enum clamd_sent {
-	CLAMD_SENT_ALL,		/* every chunk and the zero-length end */
-	CLAMD_SENT_EARLY_REPLY,	/* clamd answered while we sent: in *early */
-	CLAMD_SENT_OVERSIZE,	/* the input crossed its limit, stop_over set */
+/* A message to send: where it comes from and how. */
+struct clamd_msg {
+	struct input *in;
+	struct ring *r;		/* every byte passes through it */
+	unsigned chunk;		/* bytes per INSTREAM chunk, or per write */
+	int stop_over;		/* stop at the input's limit, not truncate */
+	ms_t deadline;
+};
+
+/* How sending a message ended, when it did not fail. */
+enum clamd_end {
+	CLAMD_REPLY,	/* *rep holds clamd's reply (maybe an early error) */
+	CLAMD_OVERSIZE,	/* the input crossed its limit and stop_over is set */
+	CLAMD_SENT,	/* clamd_send only: all sent, the reply still to read */
 };
 
 /*
- * clamd_instream_send: after "zINSTREAM\0" has been sent, stream the input
- * through the ring as chunks
+ * clamd_instream: "zINSTREAM\0", then the message through the ring as
+ * chunks
  *
  *	+--------+--------+--------+--------+=================+
  *	|   length, 4 bytes, big-endian     |  length bytes   |   ...
  *	+--------+--------+--------+--------+=================+
  *
- * of at most chunk bytes, then a zero-length chunk.  The socket is watched
- * for a reply while sending (clamd answers early and closes on its size
- * limit); an early reply is read into *early instead of failing on EPIPE.
- * Bytes past the input's limit are not sent (truncation), unless stop_over
- * is set, in which case sending stops there.  A read error on the input
- * sends no end chunk: a truncated message is never scanned as if whole.
- * *sent counts the message bytes sent.  Returns an enum clamd_sent, or -1
- * with w set.
+ * of at most m->chunk bytes, then a zero-length chunk, then the reply.
+ * The socket is watched for a reply while sending (clamd answers early and
+ * closes on its size limit); an early reply is read into *rep instead of
+ * failing on EPIPE, and only an error can come early.  Bytes past the
+ * input's limit are not sent (truncation), unless m->stop_over is set, in
+ * which case sending stops there.  A read error on the input sends no end
+ * chunk: a truncated message is never scanned as if whole.  *sent counts
+ * the message bytes sent.  Returns CLAMD_REPLY or CLAMD_OVERSIZE, or -1
+ * with w set (class WHY_INPUT when the input failed).
  */
-int clamd_instream_send(int fd, struct input *in, struct ring *r,
-    unsigned chunk, int stop_over, ms_t deadline, struct reply *early,
+int clamd_instream(int fd, const struct clamd_msg *m, struct reply *rep,
     uint64_t *sent, struct why *w);
 
 /*
- * clamd_send: the sending loop under clamd_instream_send and the legacy
- * STREAM (legacy.c).  The input goes through the ring to dfd, as INSTREAM
- * chunks ending with the zero-length one when framed is set, else raw,
- * with no end marker (the caller ends the message by closing dfd).  cfd,
- * the connection clamd answers on (dfd itself for INSTREAM), is watched
- * for an early reply, read into *early.  Limits, stop_over, *sent and the
- * return value as for clamd_instream_send; a raw send returns
- * CLAMD_SENT_ALL once the last byte is written, and chunk only bounds one
- * write.
+ * clamd_send: the sending loop under clamd_instream and the legacy STREAM
+ * (legacy.c).  The message goes to dfd, as INSTREAM chunks ending with the
+ * zero-length one when framed is set, else raw, with no end marker (the
+ * caller ends the message by closing dfd).  cfd, the connection clamd
+ * answers on (dfd itself for INSTREAM), is watched for an early reply,
+ * read into *rep.  Returns CLAMD_SENT once the last byte is written,
+ * CLAMD_REPLY for an early reply, CLAMD_OVERSIZE, or -1 with w set.
  */
-int clamd_send(int cfd, int dfd, int framed, struct input *in,
-    struct ring *r, unsigned chunk, int stop_over, ms_t deadline,
-    struct reply *early, uint64_t *sent, struct why *w);
+int clamd_send(int cfd, int dfd, int framed, const struct clamd_msg *m,
+    struct reply *rep, uint64_t *sent, struct why *w);
 
 /*
- * clamd_fildes_send: send "zFILDES\0" and pass file_fd with SCM_RIGHTS on
- * one data byte (the file must be open read-only).  Returns 0 or -1.
+ * clamd_fildes: "zFILDES\0" with file_fd passed by SCM_RIGHTS on one data
+ * byte (the file must be open for reading), then the reply into *rep.
+ * Returns CLAMD_REPLY or -1 with w set.
  */
-int clamd_fildes_send(int fd, int file_fd, ms_t deadline, struct why *w);
+int clamd_fildes(int fd, int file_fd, ms_t deadline, struct reply *rep,
+    struct why *w);
 
 #endif

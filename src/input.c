@@ -73,11 +73,12 @@ rd(struct input *in, void *buf, size_t len, ms_t deadline, struct why *w)
 		n = io_read(in->fd, buf, len, deadline);
 	}
 	if (n < 0) {
-		in->failed = 1;
-		return errno == ETIMEDOUT ?
-		    why_set(w, "%s: timed out waiting for the message",
-			in->name) :
-		    why_errno(w, errno, "%s: read error", in->name);
+		if (errno == ETIMEDOUT)
+			why_set(w, "%s: timed out waiting for the message",
+			    in->name);
+		else
+			why_errno(w, errno, "%s: read error", in->name);
+		return why_as(w, WHY_INPUT);
 	}
 	if (n == 0)
 		in->eof = 1;
@@ -141,17 +142,33 @@ int
 input_rewind(struct input *in, struct ring *r, struct why *w)
 {
 	if (in->is_regular) {
-		if (lseek(in->fd, in->start, SEEK_SET) < 0)
-			return why_errno(w, errno, "%s: cannot seek", in->name);
+		if (lseek(in->fd, in->start, SEEK_SET) < 0) {
+			why_errno(w, errno, "%s: cannot seek", in->name);
+			return why_as(w, WHY_INPUT);
+		}
 		ring_reset(r);
 		in->total = 0;
 		in->eof = 0;
 		return 0;
 	}
-	if (ring_rewind(r) < 0)
-		return why_set(w, "the piped message is longer than the ring "
+	if (ring_rewind(r) < 0) {
+		why_set(w, "the piped message is longer than the ring "
 		    "buffer (%zu bytes) and cannot be sent again", r->cap);
+		return why_as(w, WHY_INPUT);
+	}
 	return 0;
+}
+
+void
+input_memory(struct input *in, const char *name, struct ring *r,
+    const void *p, size_t n)
+{
+	memset(in, 0, sizeof(*in));
+	in->fd = -1;
+	in->eof = 1;
+	in->name = name;
+	ring_reset(r);
+	in->total = ring_put(r, p, n);
 }
 
 void

@@ -21,7 +21,6 @@ struct input {
 	uint64_t total;		/* bytes read so far */
 	uint64_t limit;		/* bytes to store at most; 0 = no limit */
 	int eof;
-	int failed;		/* a read error or deadline on the input */
 	long long start;	/* where a regular stdin began */
 	const char *name;	/* for messages: the path, or "stdin" */
 };
@@ -38,7 +37,7 @@ int input_open(struct input *in, const char *path, uint64_t limit,
  * input_fill: one read into the ring's free space, waiting at most until
  * the deadline.  Bytes past the limit are counted and dropped.  Returns the
  * bytes stored (>= 0; 0 with in->eof set at the end, 0 when the ring is
- * full), or -1 on a read error or deadline (w set).
+ * full), or -1 on a read error or deadline (w set, class WHY_INPUT).
  */
 long input_fill(struct input *in, struct ring *r, ms_t deadline,
     struct why *w);
@@ -62,6 +61,13 @@ int input_drain(struct input *in, ms_t deadline, struct why *w);
  * the start).  Returns 0 or -1 (w: why it cannot be resent).
  */
 int input_rewind(struct input *in, struct ring *r, struct why *w);
+
+/*
+ * input_memory: an input whose bytes are n bytes at p, put in the ring
+ * now (at most the ring's capacity): the self-test's message.
+ */
+void input_memory(struct input *in, const char *name, struct ring *r,
+    const void *p, size_t n);
 
 /* input_close: close what input_open opened. */
 void input_close(struct input *in);

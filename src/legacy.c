@@ -90,9 +90,9 @@ data_end(int dfd, ms_t deadline, struct why *w)
 }
 
 int
-legacy_stream_send(struct pool *p, int i, int fd, struct input *in,
-    struct ring *r, int stop_over, ms_t deadline, struct reply *rep,
-    uint64_t *sent, struct why *w)
+legacy_stream(const struct dial *d, const struct net_addr *a, int fd,
+    const struct clamd_msg *m, struct reply *rep, uint64_t *sent,
+    struct why *w)
 {
 	static const char cmd[] = "zSTREAM";
 	struct reply_result res;
@@ -103,36 +103,36 @@ legacy_stream_send(struct pool *p, int i, int fd, struct input *in,
 
 	*sent = 0;
 	log_traffic("->", cmd, sizeof(cmd));
-	if (io_write_all(fd, cmd, sizeof(cmd), deadline) < 0)
+	if (io_write_all(fd, cmd, sizeof(cmd), m->deadline) < 0)
 		return why_errno(w, errno, "sending zSTREAM");
 	reply_init(rep);
-	if (clamd_read_reply(fd, rep, deadline, w) < 0)
+	if (clamd_read_reply(fd, rep, m->deadline, w) < 0)
 		return -1;
 	reply_parse(rep->line, rep->len, &res);
 	switch (res.kind) {
 	case REPLY_UNKNOWN_COMMAND: /* clamd 0.104 and later */
 	case REPLY_ERROR:
 	case REPLY_READ_TIMEOUT:
-		return CLAMD_SENT_EARLY_REPLY; /* clamd's own error */
+		return CLAMD_REPLY; /* clamd's own error */
 	default:
 		break;
 	}
 	if ((port = port_parse(rep->line, rep->len)) == 0) {
 		verdict_sanitize(text, rep->line, rep->len);
-		return why_set(w, "clamd answered STREAM with \"%.100s\"",
-		    text);
+		why_set(w, "clamd answered STREAM with \"%.100s\"", text);
+		return why_as(w, WHY_PROTOCOL);
 	}
 
 	log_step("STREAM data connection to port %u", port);
-	if ((dfd = pool_connect_port(p, i, port, deadline, &e)) < 0)
+	if ((dfd = dial_port(d, a, port, m->deadline, &e)) < 0)
 		return why_set(w, "data connection %s", e.text);
-	st = clamd_send(fd, dfd, 0, in, r, p->c->chunk_size, stop_over,
-	    deadline, rep, sent, w);
-	if (st == CLAMD_SENT_ALL) {
+	st = clamd_send(fd, dfd, 0, m, rep, sent, w);
+	if (st == CLAMD_SENT) {
 		/* The end of the data connection is the end of the message. */
-		if (data_end(dfd, deadline, w) == 0) {
+		if (data_end(dfd, m->deadline, w) == 0) {
 			close(dfd);
-			return st;
+			return clamd_read_reply(fd, rep, m->deadline, w) < 0 ?
+			    -1 : CLAMD_REPLY;
 		}
 		st = -1;
 	}

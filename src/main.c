@@ -14,17 +14,16 @@
 
 #include "batch.h"
 #include "conf.h"
+#include "dest.h"
+#include "exit.h"
 #include "fmt.h"
+#include "health.h"
+#include "input.h"
 #include "log.h"
 #include "pool.h"
 #include "scan.h"
 #include "verdict.h"
 #include "version.h"
-
-#define EX_CLEAN 0
-#define EX_INFECTED 1
-#define EX_TEMPFAIL 75
-#define EX_CONFIG 78
 
 static struct conf conf;
 /* The ring over its storage, allocated once: reachable until exit. */
@@ -62,7 +61,7 @@ on_signal(int sig)
 	ssize_t n;
 
 	(void)sig;
-	verdict_signal_cleanup();
+	dest_signal_cleanup();
 	n = write(2, msg, sizeof(msg) - 1);
 	(void)n;
 	_exit(EX_TEMPFAIL);
@@ -115,24 +114,24 @@ ensure_std(void)
 
 /*
  * drop_stale: a scan that fails before its verdict is opened still leaves
- * no verdict of an earlier run at a file destination (§4.3).  verdict_abort
+ * no verdict of an earlier run at a file destination (§4.3).  dest_abort
  * leaves the signal handler no pointer into the local out.
  */
 static void
 drop_stale(const char *dest)
 {
-	struct verdict_out out;
+	struct dest out;
 	struct why w;
 
 	if (dest == NULL || *dest == '\0')
 		return;
-	(void)verdict_open(&out, dest, 0, &w);
-	verdict_abort(&out);
+	(void)dest_open(&out, dest, 0, &w);
+	dest_abort(&out);
 }
 
 /* What the records of a run have come to. */
 struct run {
-	struct verdict_out *out;
+	struct dest *out;
 	int status;		/* worst so far: 75 over 1 over 0 */
 	int batch;		/* several files: records carry the name */
 	int unwritten;		/* a record could not be written whole */
@@ -163,7 +162,7 @@ record(void *ctx, const char *file, struct outcome *o)
 	if (len <= 0)
 		return 0;
 	log_step("verdict: %.*s", len - 1, rec);
-	if (verdict_write(run->out, rec, (size_t)len, &w) < 0) {
+	if (dest_write(run->out, rec, (size_t)len, &w) < 0) {
 		log_error("%s", w.text);
 		run->status = EX_TEMPFAIL;
 		run->unwritten = 1;
@@ -184,9 +183,8 @@ unscanned(struct run *run, const char *path, const struct why *why)
 	struct input in;
 	struct why ignored;
 
-	memset(&o, 0, sizeof(o));
-	o.result = RESULT_ERROR;
-	verdict_sanitize(o.error, why->text, strlen(why->text));
+	verdict_outcome(&o);
+	verdict_add_error(&o, why->text);
 	if ((path == NULL || strcmp(path, "-") == 0) &&
 	    input_open(&in, NULL, 0, &ignored) == 0) {
 		input_drain(&in, io_after(conf.timeout_ms), &ignored);
@@ -440,15 +438,15 @@ map_ring(void)
 static int
 scan_all(struct pool *pool, const struct why *no_pool, const struct args *a)
 {
-	struct verdict_out out;
+	struct dest out;
 	struct run run = { .out = &out, .status = EX_CLEAN,
 		.batch = a->nfiles > 1 };
 	int n = a->nfiles > 0 ? a->nfiles : 1;
 	struct why w;
 
-	if (verdict_open(&out, conf.output, conf.timeout_ms, &w) < 0) {
+	if (dest_open(&out, conf.output, conf.timeout_ms, &w) < 0) {
 		log_error("%s", w.text);
-		verdict_abort(&out);
+		dest_abort(&out);
 		return EX_TEMPFAIL;
 	}
 	if (no_pool != NULL) {
@@ -460,28 +458,22 @@ scan_all(struct pool *pool, const struct why *no_pool, const struct args *a)
 		batch_scan(pool, a->files, a->nfiles, &ring, record, &run);
 	} else {
 		const char *path = a->nfiles == 1 ? a->files[0] : NULL;
-		struct input in;
+		struct link l;
 		struct outcome o;
 
-		if (input_open(&in, path, conf.max_size, &w) < 0) {
-			memset(&o, 0, sizeof(o));
-			o.result = RESULT_ERROR;
-			verdict_sanitize(o.error, w.text, strlen(w.text));
-		} else {
-			scan_message(pool, &in, &ring, &o);
-			input_close(&in);
-		}
+		scan_direct(&l);
+		scan_file(pool, &l, path, &ring, &o);
 		record(&run, path, &o);
 	}
 	if (run.status == EX_TEMPFAIL && (conf.format != FORMAT_SHELL ||
 	    run.unwritten)) {
-		verdict_abort(&out);
+		dest_abort(&out);
 		return EX_TEMPFAIL;
 	}
 	block_signals();
-	if (verdict_commit(&out, &w) < 0) {
+	if (dest_commit(&out, &w) < 0) {
 		log_error("%s", w.text);
-		verdict_abort(&out);
+		dest_abort(&out);
 		return EX_TEMPFAIL;
 	}
 	log_step("verdict written to %s, exit %d", conf.output, run.status);
@@ -519,8 +511,8 @@ main(int argc, char **argv)
 		return EX_TEMPFAIL;
 	}
 	if (a.action == 'p')
-		return scan_ping(&pool, &out);
+		return health_ping(&pool, &out);
 	if (a.action == 's')
-		return scan_self_test(&pool, &ring, &out);
+		return health_self_test(&pool, &ring, &out);
 	return scan_all(&pool, NULL, &a);
 }

@@ -3,29 +3,29 @@
 #define CLAMHOOK_POOL_H
 
 #include "conf.h"
-#include "io.h"
+#include "dial.h"
 #include "net.h"
+#include "state.h"
 #include "why.h"
 
 /*
  * The servers of one run (SPEC §5.2): every configured entry resolved (a
  * name with several addresses counts as that many servers), the order to
- * try them in, and the shared state file (round-robin counter, dead marks).
+ * try them in, and their dead marks in the shared state file.
  */
-#define POOL_MAX 64
+#define POOL_MAX STATE_DEAD_MAX
 
 struct pool {
 	const struct conf *c;
+	struct dial dial;	/* how every server is reached */
 	struct net_addr addr[POOL_MAX];
 	int n;
 	int order[POOL_MAX];	/* indexes into addr, in the order to try */
-	struct net_addr proxy;	/* [socks] server, when set */
-	int has_proxy;
 	int was_dead[POOL_MAX];	/* marked dead in the state file */
 };
 
 /*
- * pool_init: resolve the servers and the proxy, read the state file and
+ * pool_init: resolve the proxy and the servers, read the state file and
  * choose this run's order: round robin (the shared counter, or the process
  * id when there is no state file) or listed order; servers marked dead are
  * moved last unless all are.  A state file that cannot be read or locked
@@ -33,20 +33,6 @@ struct pool {
  * when no server can be resolved.
  */
 int pool_init(struct pool *p, const struct conf *c, struct why *w);
-
-/*
- * pool_connect: connect to p->addr[i], through the proxy when one is set,
- * bounded by connect_timeout_ms and the deadline.  Returns the descriptor
- * or -1 with w set, naming the server (and proxy) and the reason.
- */
-int pool_connect(struct pool *p, int i, ms_t deadline, struct why *w);
-
-/*
- * pool_connect_port: as pool_connect, to the same host on another port
- * (the data connection of the legacy STREAM command).
- */
-int pool_connect_port(struct pool *p, int i, unsigned port, ms_t deadline,
-    struct why *w);
 
 /*
  * pool_mark: record in the state file that server i failed (dead = 1) or

@@ -2,79 +2,53 @@
 #ifndef CLAMHOOK_SCAN_H
 #define CLAMHOOK_SCAN_H
 
-#include "conf.h"
-#include "fmt.h"
-#include "input.h"
+#include <stdint.h>
+
+#include "io.h"
 #include "pool.h"
-#include "reply.h"
 #include "ring.h"
 #include "verdict.h"
+#include "why.h"
 
 /*
- * scan_message: scan one message: the oversize policy, then each server in
- * the pool's order until one gives a final answer (OK or FOUND) or the
- * deadline passes; a failure mid-stream resends from the start when the
- * ring or the file allows.  Fills o; never prints.  The input is drained
- * to its end in every case.
+ * One message across the servers (SPEC §5.2), for a single message and
+ * for each file of a batch alike.
+ *
+ * A link is how requests reach the server at a position of p->order,
+ * chosen once, as nc picks its dial function: a connection per request
+ * (scan_direct), or an IDSESSION kept open from file to file (batch.c).
  */
-void scan_message(struct pool *p, struct input *in, struct ring *r,
-    struct outcome *o);
+enum link_end {
+	LINK_KEEP,	/* a verdict came: the connection may serve again */
+	LINK_END,	/* clamd answered with an error: end it politely */
+	LINK_ABORT,	/* broken, or left mid-request: drop it */
+};
+
+struct link {
+	/* connect (or reuse) for a request on p->order[pos]: fd or -1, w */
+	int (*open)(struct link *l, struct pool *p, int pos, ms_t deadline,
+	    struct why *w);
+	/* after the request */
+	void (*done)(struct link *l, struct pool *p, enum link_end how);
+	int fd;			/* -1: none open */
+	int pos;		/* the server last used, a position in order */
+	unsigned long id;	/* IDSESSION request number, 0 outside one */
+	uint64_t broken;	/* servers (bit i: p->addr[i]) that failed */
+};
+
+/* scan_direct: a link that opens a new connection for each request. */
+void scan_direct(struct link *l);
 
 /*
- * scan_ping: --ping: each server up to max_pings times, ping_interval_ms
- * apart; prints each server's address and VERSION answer to out, flushed at
- * the end.  Returns 0 when all answered PONG, else 75 (the rest named on
- * standard error).
+ * scan_file: open path (NULL or "-": standard input) and scan it: the
+ * oversize policy, then each server in turn from the link's last one
+ * (those that failed earlier in the run last) until one gives a final
+ * answer (OK or FOUND) or the deadline (timeout_ms from now) passes; each
+ * try gets the time left shared by the servers still to try.  A failure
+ * mid-stream resends from the start when the ring or the file allows.
+ * Fills o; never prints.  The input is drained to its end in every case.
  */
-int scan_ping(struct pool *p, struct out *out);
-
-/*
- * scan_self_test: --self-test: the EICAR test string, assembled at run
- * time, to each server; each detection is printed to out, flushed at the
- * end.  Returns 0 when every one reports it FOUND, else 75.
- */
-int scan_self_test(struct pool *p, struct ring *r, struct out *out);
-
-/*
- * The steps of scan_message, for batch_scan (batch.c), which scans several
- * files on one IDSESSION connection and must judge each file alike.
- */
-
-/* scan_add_error: append what to o->error, "; "-separated, sanitised. */
-void scan_add_error(struct outcome *o, const char *what);
-
-/*
- * scan_oversize: apply on_oversize (accept, reject, tempfail; not
- * truncate) to o for an input beyond max_size.
- */
-void scan_oversize(const struct conf *c, const struct input *in,
-    struct outcome *o);
-
-/*
- * scan_fildes: whether the input goes to server i with FILDES: protocol
- * fildes, a Unix-socket server, no proxy, a regular file within max_size
- * read from its start (clamd scans a passed file from offset 0, so a
- * standard input that begins further on goes with INSTREAM).
- */
-int scan_fildes(const struct pool *p, int i, const struct input *in);
-
-/*
- * scan_judge: turn clamd's complete reply r from server a into o.
- * Returns 1 when final (OK or FOUND), 0 when the next server should be
- * tried (the reason added to o->error).  *alive is 0 when the reply made
- * no sense (the server should be marked dead), else 1.  The IDSESSION
- * request number, if any, is not checked here.
- */
-int scan_judge(const struct conf *c, const struct net_addr *a,
-    const struct reply *r, const struct input *in, struct outcome *o,
-    int *alive);
-
-/*
- * scan_finish: complete o once the servers are done with: clear the
- * errors of earlier tries when final, drain the input, set bytes and ms
- * (from start), name a missing reason, log a partial scan.
- */
-void scan_finish(const struct conf *c, struct input *in, int final,
-    ms_t start, ms_t deadline, struct outcome *o);
+void scan_file(struct pool *p, struct link *l, const char *path,
+    struct ring *r, struct outcome *o);
 
 #endif

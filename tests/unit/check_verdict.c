@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "dest.h"
 #include "verdict.h"
 #include "version.h"
 
@@ -889,24 +890,24 @@ check_file(const char *path, const char *want)
 }
 
 static void
-write_all(struct verdict_out *v, const char *s)
+write_all(struct dest *v, const char *s)
 {
-	struct why w = { "" };
+	struct why w = { .text = "" };
 
-	ck_assert_msg(verdict_write(v, s, strlen(s), &w) == 0, "%s", w.text);
+	ck_assert_msg(dest_write(v, s, strlen(s), &w) == 0, "%s", w.text);
 }
 
 START_TEST(test_dest_file)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 	char path[128];
 	struct stat st;
 
 	mk_tdir();
 	umask(022);
 	tpath(path, sizeof(path), "verdict");
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), 0);
 	ck_assert_int_eq(v.kind, DEST_FILE);
 	ck_assert_str_eq(v.path, path);
 	ck_assert_int_eq(strncmp(v.tmp, tdir, strlen(tdir)), 0);
@@ -915,8 +916,8 @@ START_TEST(test_dest_file)
 	ck_assert_int_eq(access(path, F_OK), -1);
 	write_all(&v, "a\n");
 	write_all(&v, "b\n");
-	ck_assert_int_eq(verdict_write(&v, "", 0, &w), 0);
-	ck_assert_int_eq(verdict_commit(&v, &w), 0);
+	ck_assert_int_eq(dest_write(&v, "", 0, &w), 0);
+	ck_assert_int_eq(dest_commit(&v, &w), 0);
 	check_file(path, "a\nb\n");
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0644);
@@ -924,11 +925,11 @@ START_TEST(test_dest_file)
 
 	/* Again over the old one, under another umask. */
 	umask(027);
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), 0);
 	write_all(&v, "c\n");
 	check_file(path, "a\nb\n");
 	ck_assert_int_eq(count_entries(), 2);
-	ck_assert_int_eq(verdict_commit(&v, &w), 0);
+	ck_assert_int_eq(dest_commit(&v, &w), 0);
 	check_file(path, "c\n");
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0640);
@@ -940,15 +941,15 @@ END_TEST
 
 START_TEST(test_dest_relative)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 
 	mk_tdir();
 	ck_assert_int_eq(chdir(tdir), 0);
-	ck_assert_int_eq(verdict_open(&v, "out", 1000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, "out", 1000, &w), 0);
 	ck_assert_int_eq(strncmp(v.tmp, ".out.", 5), 0);
 	write_all(&v, "x\n");
-	ck_assert_int_eq(verdict_commit(&v, &w), 0);
+	ck_assert_int_eq(dest_commit(&v, &w), 0);
 	check_file("out", "x\n");
 	ck_assert_int_eq(count_entries(), 1);
 	ck_assert_int_eq(chdir("/"), 0);
@@ -958,8 +959,8 @@ END_TEST
 
 START_TEST(test_dest_symlink)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 	char path[128], other[128];
 
 	mk_tdir();
@@ -967,10 +968,10 @@ START_TEST(test_dest_symlink)
 	tpath(other, sizeof(other), "other");
 	put_file(other, "old\n", 4);
 	ck_assert_int_eq(symlink(other, path), 0);
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), 0);
 	ck_assert_int_eq(v.kind, DEST_FILE);
 	write_all(&v, "new\n");
-	ck_assert_int_eq(verdict_commit(&v, &w), 0);
+	ck_assert_int_eq(dest_commit(&v, &w), 0);
 	check_file(path, "new\n");
 	check_file(other, "old\n");
 	ck_assert_int_eq(count_entries(), 2);
@@ -978,9 +979,9 @@ START_TEST(test_dest_symlink)
 	/* A dangling symlink is replaced too, nothing created at its target. */
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(symlink("nowhere", path), 0);
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), 0);
 	write_all(&v, "new2\n");
-	ck_assert_int_eq(verdict_commit(&v, &w), 0);
+	ck_assert_int_eq(dest_commit(&v, &w), 0);
 	check_file(path, "new2\n");
 	tpath(other, sizeof(other), "nowhere");
 	ck_assert_int_eq(access(other, F_OK), -1);
@@ -991,8 +992,8 @@ END_TEST
 
 START_TEST(test_dest_hardlink)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 	char path[128], other[128];
 	struct stat st;
 
@@ -1001,9 +1002,9 @@ START_TEST(test_dest_hardlink)
 	tpath(other, sizeof(other), "other");
 	put_file(other, "old\n", 4);
 	ck_assert_int_eq(link(other, path), 0);
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), 0);
 	write_all(&v, "new\n");
-	ck_assert_int_eq(verdict_commit(&v, &w), 0);
+	ck_assert_int_eq(dest_commit(&v, &w), 0);
 	check_file(path, "new\n");
 	check_file(other, "old\n");
 	ck_assert_int_eq(stat(other, &st), 0);
@@ -1014,30 +1015,30 @@ END_TEST
 
 START_TEST(test_dest_abort)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 	char path[128], other[128];
 
 	mk_tdir();
 	tpath(path, sizeof(path), "verdict");
 	put_file(path, "Virus-Test: False\n", 18);
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), 0);
 	write_all(&v, "half");
 	ck_assert_int_eq(count_entries(), 2);
-	verdict_abort(&v);
+	dest_abort(&v);
 	ck_assert_int_eq(count_entries(), 0);
 
 	/* Nothing written, nothing there: still fine. */
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), 0);
-	verdict_abort(&v);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), 0);
+	dest_abort(&v);
 	ck_assert_int_eq(count_entries(), 0);
 
 	/* A symlink at the path goes, its target stays. */
 	tpath(other, sizeof(other), "other");
 	put_file(other, "keep\n", 5);
 	ck_assert_int_eq(symlink(other, path), 0);
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), 0);
-	verdict_abort(&v);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), 0);
+	dest_abort(&v);
 	ck_assert_int_eq(count_entries(), 1);
 	check_file(other, "keep\n");
 	rm_tdir();
@@ -1046,44 +1047,44 @@ END_TEST
 
 START_TEST(test_dest_errors)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 	char path[128], want[256];
 
 	mk_tdir();
 	tpath(path, sizeof(path), "nodir/verdict");
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), -1);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), -1);
 	snprintf(want, sizeof(want),
 	    "verdict %s: cannot create temporary "
 	    "file: No such file or directory",
 	    path);
 	ck_assert_str_eq(w.text, want);
-	verdict_abort(&v);
+	dest_abort(&v);
 
 	/* A directory at the path: an error, and abort leaves it alone. */
 	tpath(path, sizeof(path), "dir");
 	ck_assert_int_eq(mkdir(path, 0755), 0);
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), -1);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), -1);
 	snprintf(want, sizeof(want), "verdict %s: is a directory", path);
 	ck_assert_str_eq(w.text, want);
-	verdict_abort(&v);
+	dest_abort(&v);
 	ck_assert_int_eq(access(path, F_OK), 0);
 
 	tpath(path, sizeof(path), "dir/");
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), -1);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), -1);
 	tpath(path, sizeof(path), "new/");
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), -1);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), -1);
 	snprintf(want, sizeof(want), "verdict %s: not a file name", path);
 	ck_assert_str_eq(w.text, want);
-	ck_assert_int_eq(verdict_open(&v, "", 1000, &w), -1);
+	ck_assert_int_eq(dest_open(&v, "", 1000, &w), -1);
 	ck_assert_int_eq(count_entries(), 1);
 
 	/* The path turns into a directory before the rename. */
 	tpath(path, sizeof(path), "late");
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), 0);
 	write_all(&v, "x\n");
 	ck_assert_int_eq(mkdir(path, 0755), 0);
-	ck_assert_int_eq(verdict_commit(&v, &w), -1);
+	ck_assert_int_eq(dest_commit(&v, &w), -1);
 	ck_assert_int_eq(strncmp(w.text, "verdict ", 8), 0);
 	ck_assert_ptr_nonnull(
 	    strstr(w.text, ": cannot rename temporary file: "));
@@ -1096,8 +1097,8 @@ END_TEST
 /* A directory the process cannot write to, as nobody. */
 START_TEST(test_dest_eacces)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 	struct passwd *pw;
 	char path[128], want[256];
 	pid_t pid;
@@ -1119,7 +1120,7 @@ START_TEST(test_dest_eacces)
 	if (pid == 0) {
 		if (setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
 			_exit(2);
-		if (verdict_open(&v, path, 1000, &w) != -1)
+		if (dest_open(&v, path, 1000, &w) != -1)
 			_exit(3);
 		_exit(strcmp(w.text, want) == 0 ? 0 : 4);
 	}
@@ -1133,24 +1134,24 @@ END_TEST
 
 START_TEST(test_dest_signal_cleanup)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 	char path[128];
 
 	mk_tdir();
 	tpath(path, sizeof(path), "verdict");
-	verdict_signal_cleanup();
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), 0);
+	dest_signal_cleanup();
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), 0);
 	write_all(&v, "x\n");
 	ck_assert_int_eq(count_entries(), 1);
-	verdict_signal_cleanup();
+	dest_signal_cleanup();
 	ck_assert_int_eq(count_entries(), 0);
-	verdict_abort(&v);
+	dest_abort(&v);
 
 	/* After a commit there is nothing left to clean. */
-	ck_assert_int_eq(verdict_open(&v, path, 1000, &w), 0);
-	ck_assert_int_eq(verdict_commit(&v, &w), 0);
-	verdict_signal_cleanup();
+	ck_assert_int_eq(dest_open(&v, path, 1000, &w), 0);
+	ck_assert_int_eq(dest_commit(&v, &w), 0);
+	dest_signal_cleanup();
 	check_file(path, "");
 	rm_tdir();
 }
@@ -1212,8 +1213,8 @@ reader_done(int fd, pid_t pid, const char *want)
 
 START_TEST(test_fifo)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 	char path[128];
 	struct stat st;
 	pid_t pid;
@@ -1223,7 +1224,7 @@ START_TEST(test_fifo)
 	tpath(path, sizeof(path), "fifo");
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
 	fd = fifo_reader(path, 0, 1000, &pid);
-	ck_assert_int_eq(verdict_open(&v, path, 2000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, path, 2000, &w), 0);
 	ck_assert_int_eq(v.kind, DEST_FIFO);
 	ck_assert_int_eq(v.fd, -1);
 	write_all(&v, "rec1\n");
@@ -1232,7 +1233,7 @@ START_TEST(test_fifo)
 	ck_assert_int_eq(fl & O_ACCMODE, O_WRONLY);
 	ck_assert_int_ne(fcntl(v.fd, F_GETFD) & FD_CLOEXEC, 0);
 	write_all(&v, "rec2\n");
-	ck_assert_int_eq(verdict_commit(&v, &w), 0);
+	ck_assert_int_eq(dest_commit(&v, &w), 0);
 	reader_done(fd, pid, "rec1\nrec2\n");
 	ck_assert_int_eq(lstat(path, &st), 0);
 	ck_assert(S_ISFIFO(st.st_mode));
@@ -1243,8 +1244,8 @@ END_TEST
 
 START_TEST(test_fifo_late_reader)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 	char path[128];
 	ms_t t0;
 	pid_t pid;
@@ -1254,11 +1255,11 @@ START_TEST(test_fifo_late_reader)
 	tpath(path, sizeof(path), "fifo");
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
 	fd = fifo_reader(path, 200, 1000, &pid);
-	ck_assert_int_eq(verdict_open(&v, path, 2000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, path, 2000, &w), 0);
 	t0 = io_now();
 	write_all(&v, "late\n");
 	ck_assert_int_ge(io_now() - t0, 150);
-	ck_assert_int_eq(verdict_commit(&v, &w), 0);
+	ck_assert_int_eq(dest_commit(&v, &w), 0);
 	reader_done(fd, pid, "late\n");
 	rm_tdir();
 }
@@ -1266,8 +1267,8 @@ END_TEST
 
 START_TEST(test_fifo_no_reader)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 	char path[128], want[256];
 	struct stat st;
 	ms_t t0, dt;
@@ -1275,9 +1276,9 @@ START_TEST(test_fifo_no_reader)
 	mk_tdir();
 	tpath(path, sizeof(path), "fifo");
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
-	ck_assert_int_eq(verdict_open(&v, path, 300, &w), 0);
+	ck_assert_int_eq(dest_open(&v, path, 300, &w), 0);
 	t0 = io_now();
-	ck_assert_int_eq(verdict_write(&v, "x\n", 2, &w), -1);
+	ck_assert_int_eq(dest_write(&v, "x\n", 2, &w), -1);
 	dt = io_now() - t0;
 	ck_assert_int_ge(dt, 300);
 	ck_assert_int_le(dt, 300 + 100);
@@ -1286,24 +1287,24 @@ START_TEST(test_fifo_no_reader)
 	    "after 300 ms",
 	    path);
 	ck_assert_str_eq(w.text, want);
-	verdict_abort(&v);
+	dest_abort(&v);
 	ck_assert_int_eq(lstat(path, &st), 0);
 	ck_assert(S_ISFIFO(st.st_mode));
 
 	/* A timeout of 0 tries once. */
-	ck_assert_int_eq(verdict_open(&v, path, 0, &w), 0);
+	ck_assert_int_eq(dest_open(&v, path, 0, &w), 0);
 	t0 = io_now();
-	ck_assert_int_eq(verdict_write(&v, "x\n", 2, &w), -1);
+	ck_assert_int_eq(dest_write(&v, "x\n", 2, &w), -1);
 	ck_assert_int_le(io_now() - t0, 50);
-	verdict_abort(&v);
+	dest_abort(&v);
 	rm_tdir();
 }
 END_TEST
 
 START_TEST(test_fifo_reader_gone)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 	char path[128], want[256];
 	pid_t pid;
 	int fd;
@@ -1313,14 +1314,14 @@ START_TEST(test_fifo_reader_gone)
 	tpath(path, sizeof(path), "fifo");
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
 	fd = fifo_reader(path, 0, 5, &pid);
-	ck_assert_int_eq(verdict_open(&v, path, 2000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, path, 2000, &w), 0);
 	write_all(&v, "one!\n");
 	reader_done(fd, pid, "one!\n");
-	ck_assert_int_eq(verdict_write(&v, "two\n", 4, &w), -1);
+	ck_assert_int_eq(dest_write(&v, "two\n", 4, &w), -1);
 	snprintf(want, sizeof(want), "verdict %s: the reader closed the FIFO",
 	    path);
 	ck_assert_str_eq(w.text, want);
-	verdict_abort(&v);
+	dest_abort(&v);
 	ck_assert_int_eq(count_entries(), 1);
 	rm_tdir();
 }
@@ -1328,48 +1329,48 @@ END_TEST
 
 START_TEST(test_dest_fd)
 {
-	struct verdict_out v;
-	struct why w = { "" };
+	struct dest v;
+	struct why w = { .text = "" };
 	char dest[32], buf[64], want[128];
 	int p[2];
 
 	memset(buf, 'z', sizeof(buf));
 	ck_assert_int_eq(pipe(p), 0);
 	snprintf(dest, sizeof(dest), "fd:%d", p[1]);
-	ck_assert_int_eq(verdict_open(&v, dest, 1000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, dest, 1000, &w), 0);
 	ck_assert_int_eq(v.kind, DEST_FD);
 	ck_assert_int_eq(v.fd, p[1]);
 	write_all(&v, "via fd\n");
-	ck_assert_int_eq(verdict_commit(&v, &w), 0);
+	ck_assert_int_eq(dest_commit(&v, &w), 0);
 	ck_assert_int_eq(read(p[0], buf, sizeof(buf)), 7);
 	ck_assert_int_eq(memcmp(buf, "via fd\n", 7), 0);
 	ck_assert_int_ne(fcntl(p[1], F_GETFD), -1);
 
 	/* A full pipe is waited for, up to timeout_ms. */
 	ck_assert_int_eq(io_nonblock(p[1], 1), 0);
-	ck_assert_int_eq(verdict_open(&v, dest, 100, &w), 0);
+	ck_assert_int_eq(dest_open(&v, dest, 100, &w), 0);
 	while (write(p[1], buf, sizeof(buf)) > 0)
 		;
-	ck_assert_int_eq(verdict_write(&v, "x\n", 2, &w), -1);
+	ck_assert_int_eq(dest_write(&v, "x\n", 2, &w), -1);
 	snprintf(want, sizeof(want), "verdict %s: not writable after 100 ms",
 	    dest);
 	ck_assert_str_eq(w.text, want);
 	close(p[1]);
 
 	/* Closed, or open for reading only. */
-	ck_assert_int_eq(verdict_open(&v, dest, 1000, &w), -1);
+	ck_assert_int_eq(dest_open(&v, dest, 1000, &w), -1);
 	snprintf(buf, sizeof(buf), "verdict %s: Bad file descriptor", dest);
 	ck_assert_str_eq(w.text, buf);
 	snprintf(dest, sizeof(dest), "fd:%d", p[0]);
-	ck_assert_int_eq(verdict_open(&v, dest, 1000, &w), -1);
+	ck_assert_int_eq(dest_open(&v, dest, 1000, &w), -1);
 	snprintf(buf, sizeof(buf), "verdict %s: not open for writing", dest);
 	ck_assert_str_eq(w.text, buf);
 	close(p[0]);
 
-	ck_assert_int_eq(verdict_open(&v, "-", 1000, &w), 0);
+	ck_assert_int_eq(dest_open(&v, "-", 1000, &w), 0);
 	ck_assert_int_eq(v.kind, DEST_FD);
 	ck_assert_int_eq(v.fd, 1);
-	ck_assert_int_eq(verdict_commit(&v, &w), 0);
+	ck_assert_int_eq(dest_commit(&v, &w), 0);
 }
 END_TEST
 
@@ -1377,13 +1378,13 @@ START_TEST(test_dest_fd_bad)
 {
 	static const char *bad[] = { "fd:", "fd:x", "fd:1x", "fd:-1", "fd: 1",
 		"fd:+1", "fd:2147483648", "fd:99999999999999999999" };
-	struct verdict_out v;
+	struct dest v;
 	struct why w;
 	char want[128];
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_int_eq(verdict_open(&v, bad[i], 1000, &w), -1);
+		ck_assert_int_eq(dest_open(&v, bad[i], 1000, &w), -1);
 		snprintf(want, sizeof(want),
 		    "verdict %s: bad descriptor "
 		    "number",

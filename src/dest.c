@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: ISC */
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dest.h"
+
+#define TMP_TRIES 64   /* names tried before giving up on EEXIST */
+#define TMP_SUFFIX 6   /* random characters after ".NAME." */
+#define FIFO_NAP_MS 25 /* between opens of a FIFO with no reader */
+
+/*
+ * The temporary file of the current destination, for the signal handler.
+ * Points into that struct dest while a temporary exists, NULL otherwise.
+ */
+static const char *volatile sig_tmp;
+
+/*
+ * The final path of a file destination until the verdict is committed: a
+ * signal before then removes what an earlier run left there (fail closed).
+ */
+static const char *volatile sig_path;
+
+
+static int
+open_fd(struct dest *v, int fd, struct why *w)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return why_errno(w, errno, "verdict %s", v->path);
+	if ((fl & O_ACCMODE) == O_RDONLY)
+		return why_set(w, "verdict %s: not open for writing", v->path);
+	v->fd = fd;
+	return 0;
+}
+
+/* "fd:N": N decimal, 0..INT_MAX, nothing after it. */
+static int
+parse_fd(const char *s, int *fd)
+{
+	long long n = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		n = n * 10 + (*s - '0');
+		if (n > INT_MAX)
+			return -1;
+	}
+	*fd = (int)n;
+	return 0;
+}
+
+static uint64_t
+mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/*
+ * Fill the TMP_SUFFIX characters at p.  O_EXCL makes a guessed name
+ * harmless; the randomness only keeps a hostile neighbour in a shared
+ * directory from making every try collide.
+ */
+static void
+tmp_suffix(char *p, unsigned try)
+{
+	static const char set[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	struct timespec ts;
+	uint64_t x = 0;
+	int i;
+
+	if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != (ssize_t)sizeof(x))
+		x = 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	x = mix64(x ^
+	    mix64((uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^
+		(uint64_t)getpid() << 40 ^ try ^ (uintptr_t)p));
+	for (i = 0; i < TMP_SUFFIX; i++) {
+		p[i] = set[x % (sizeof(set) - 1)];
+		x /= sizeof(set) - 1;
+	}
+}
+
+/* Create ".BASE.XXXXXX" beside v->path, mode 0644 less the umask. */
+static int
+open_tmp(struct dest *v, struct why *w)
+{
+	const char *slash = strrchr(v->path, '/');
+	size_t dirlen = slash != NULL ? (size_t)(slash - v->path) + 1 : 0;
+	const char *base = v->path + dirlen;
+	size_t baselen = strlen(base);
+	unsigned try;
+	int err = EEXIST;
+
+	if (baselen == 0 || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return why_set(w, "verdict %s: not a file name", v->path);
+	if (dirlen + 1 + baselen + 1 + TMP_SUFFIX >= sizeof(v->tmp))
+		return why_set(w, "verdict %s: path too long", v->path);
+	memcpy(v->tmp, v->path, dirlen);
+	v->tmp[dirlen] = '.';
+	memcpy(v->tmp + dirlen + 1, base, baselen);
+	v->tmp[dirlen + 1 + baselen] = '.';
+	v->tmp[dirlen + 1 + baselen + 1 + TMP_SUFFIX] = '\0';
+	for (try = 0; try < TMP_TRIES; try++) {
+		tmp_suffix(v->tmp + dirlen + 1 + baselen + 1, try);
+		v->fd = open(v->tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (v->fd != -1) {
+			sig_tmp = v->tmp;
+			sig_path = v->path;
+			return 0;
+		}
+		err = errno;
+		if (err != EEXIST && err != EINTR)
+			break;
+	}
+	v->tmp[0] = '\0';
+	return why_errno(w, err, "verdict %s: cannot create temporary file",
+	    v->path);
+}
+
+static void
+drop_tmp(struct dest *v)
+{
+	if (v->fd != -1) {
+		close(v->fd);
+		v->fd = -1;
+	}
+	if (v->tmp[0] != '\0') {
+		unlink(v->tmp);
+		sig_tmp = NULL;
+		v->tmp[0] = '\0';
+	}
+}
+
+int
+dest_open(struct dest *v, const char *dest, unsigned timeout_ms,
+    struct why *w)
+{
+	struct stat st;
+	size_t len = strlen(dest);
+	int fd;
+
+	memset(v, 0, sizeof(*v));
+	v->fd = -1;
+	v->timeout_ms = timeout_ms;
+	if (strcmp(dest, "-") == 0) {
+		v->kind = DEST_FD;
+		strcpy(v->path, "standard output");
+		return open_fd(v, STDOUT_FILENO, w);
+	}
+	if (strncmp(dest, "fd:", 3) == 0) {
+		v->kind = DEST_FD;
+		if (len >= sizeof(v->path) || parse_fd(dest + 3, &fd) == -1)
+			return why_set(w,
+			    "verdict %.32s: bad descriptor number", dest);
+		memcpy(v->path, dest, len + 1);
+		return open_fd(v, fd, w);
+	}
+	if (len == 0)
+		return why_set(w, "verdict: empty destination");
+	if (len >= sizeof(v->path))
+		return why_set(w, "verdict %.64s...: path too long", dest);
+	memcpy(v->path, dest, len + 1);
+	if (lstat(dest, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return why_set(w, "verdict %s: is a directory", dest);
+		if (S_ISFIFO(st.st_mode)) {
+			v->kind = DEST_FIFO;
+			return 0;
+		}
+	}
+	v->kind = DEST_FILE;
+	return open_tmp(v, w);
+}
+
+static void
+nap(ms_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Open the FIFO for writing.  Non-blocking, open(2) fails with ENXIO while
+ * no reader has it open: try again every FIFO_NAP_MS until timeout_ms has
+ * passed.  Then make it blocking so the record goes in one write(2).
+ */
+static int
+open_fifo(struct dest *v, struct why *w)
+{
+	ms_t deadline = io_after(v->timeout_ms);
+	struct stat st;
+	int fd, err;
+
+	for (;;) {
+		ms_t left;
+
+		fd = open(v->path,
+		    O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+		if (fd != -1)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != ENXIO)
+			return why_errno(w, errno,
+			    "verdict %s: cannot open the FIFO", v->path);
+		if ((left = deadline - io_now()) <= 0)
+			return why_set(w,
+			    "verdict %s: no reader on the FIFO after %u ms",
+			    v->path, v->timeout_ms);
+		nap(io_min(left, FIFO_NAP_MS));
+	}
+	if (fstat(fd, &st) == -1 || !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		return why_set(w, "verdict %s: no longer a FIFO", v->path);
+	}
+	if (io_nonblock(fd, 0) == -1) {
+		err = errno;
+		close(fd);
+		return why_errno(w, err, "verdict %s", v->path);
+	}
+	v->fd = fd;
+	return 0;
+}
+
+static int
+write_fifo(struct dest *v, const char *rec, size_t len, struct why *w)
+{
+	ssize_t n;
+
+	if (v->fd == -1 && open_fifo(v, w) == -1)
+		return -1;
+	while ((n = write(v->fd, rec, len)) == -1 && errno == EINTR)
+		;
+	if (n == -1 && errno == EPIPE)
+		return why_set(w, "verdict %s: the reader closed the FIFO",
+		    v->path);
+	if (n == -1)
+		return why_errno(w, errno, "verdict %s: cannot write", v->path);
+	if ((size_t)n != len)
+		return why_set(w, "verdict %s: short write (%zd of %zu bytes)",
+		    v->path, n, len);
+	return 0;
+}
+
+static int
+write_file(struct dest *v, const char *rec, size_t len, struct why *w)
+{
+	while (len > 0) {
+		ssize_t n = write(v->fd, rec, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return why_errno(w, errno,
+			    "verdict %s: cannot write temporary file", v->path);
+		rec += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+dest_write(struct dest *v, const char *rec, size_t len, struct why *w)
+{
+	if (len == 0)
+		return 0;
+	switch (v->kind) {
+	case DEST_FIFO:
+		return write_fifo(v, rec, len, w);
+	case DEST_FD:
+		if (io_write_all(v->fd, rec, len, io_after(v->timeout_ms)) == 0)
+			return 0;
+		if (errno == ETIMEDOUT)
+			return why_set(w,
+			    "verdict %s: not writable after %u ms", v->path,
+			    v->timeout_ms);
+		return why_errno(w, errno, "verdict %s: cannot write", v->path);
+	default:
+		if (v->fd == -1)
+			return why_set(w, "verdict %s: not open", v->path);
+		return write_file(v, rec, len, w);
+	}
+}
+
+/* Best effort: make the rename itself durable. */
+static void
+sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == path)
+		strcpy(dir, "/");
+	else {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	fsync(fd);
+	close(fd);
+}
+
+int
+dest_commit(struct dest *v, struct why *w)
+{
+	int err;
+
+	if (v->kind == DEST_FD)
+		return 0;
+	if (v->kind == DEST_FIFO) {
+		if (v->fd != -1 && close(v->fd) == -1 && errno != EINTR) {
+			err = errno;
+			v->fd = -1;
+			return why_errno(w, err, "verdict %s", v->path);
+		}
+		v->fd = -1;
+		return 0;
+	}
+	if (v->fd == -1 || v->tmp[0] == '\0')
+		return why_set(w, "verdict %s: not open", v->path);
+	if (fsync(v->fd) == -1) {
+		err = errno;
+		drop_tmp(v);
+		return why_errno(w, err,
+		    "verdict %s: cannot sync temporary file", v->path);
+	}
+	err = close(v->fd) == -1 && errno != EINTR ? errno : 0;
+	v->fd = -1;
+	if (err != 0) {
+		drop_tmp(v);
+		return why_errno(w, err,
+		    "verdict %s: cannot close temporary file", v->path);
+	}
+	if (rename(v->tmp, v->path) == -1) {
+		err = errno;
+		drop_tmp(v);
+		return why_errno(w, err,
+		    "verdict %s: cannot rename temporary file", v->path);
+	}
+	sig_tmp = NULL;
+	sig_path = NULL;
+	v->tmp[0] = '\0';
+	sync_dir(v->path);
+	return 0;
+}
+
+void
+dest_abort(struct dest *v)
+{
+	struct stat st;
+
+	if (v->kind == DEST_FD)
+		return;
+	drop_tmp(v);
+	sig_path = NULL;	/* v may be gone before the process is */
+	if (v->kind == DEST_FILE && v->path[0] != '\0' &&
+	    lstat(v->path, &st) == 0 && !S_ISDIR(st.st_mode))
+		unlink(v->path);
+}
+
+void
+dest_signal_cleanup(void)
+{
+	const char *p = sig_tmp, *q = sig_path;
+
+	if (p != NULL && p[0] != '\0')
+		unlink(p);
+	if (q != NULL && q[0] != '\0')
+		unlink(q);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef CLAMHOOK_DEST_H
+#define CLAMHOOK_DEST_H
+
+#include <limits.h>
+
+#include "io.h"
+#include "why.h"
+
+/*
+ * Where records go (§4.3).  Opened once per run, written once per message,
+ * then committed (or aborted on failure).
+ */
+enum dest_kind { DEST_FILE, DEST_FIFO, DEST_FD };
+
+struct dest {
+	enum dest_kind kind;
+	int fd;
+	char path[PATH_MAX];	/* final path (DEST_FILE, DEST_FIFO); for
+				   DEST_FD the name used in messages */
+	char tmp[PATH_MAX];	/* temporary file (DEST_FILE), "" when none */
+	unsigned timeout_ms;	/* FIFO: how long to wait for a reader */
+};
+
+/*
+ * dest_open: prepare dest ("-", "fd:N", a FIFO path or a file path).
+ * A file gets a new temporary file beside it (O_EXCL, never a link); a FIFO
+ * is opened only when the first record is written.  Returns 0 or -1, w set.
+ */
+int dest_open(struct dest *v, const char *dest, unsigned timeout_ms,
+    struct why *w);
+
+/*
+ * dest_write: write one record.  A FIFO is opened for writing first,
+ * waiting up to timeout_ms for a reader, and each record goes in one
+ * write(); a descriptor that is not ready (a full pipe) is waited for up to
+ * timeout_ms.  A record of length 0 writes nothing and opens nothing.
+ * Returns 0 or -1, w set.
+ */
+int dest_write(struct dest *v, const char *rec, size_t len,
+    struct why *w);
+
+/*
+ * dest_commit: finish: a file's temporary is synced and renamed over the
+ * path (rename(2) replaces a link at the path, never follows it).
+ * Returns 0 or -1, w set (and the temporary removed).
+ */
+int dest_commit(struct dest *v, struct why *w);
+
+/*
+ * dest_abort: the run failed: remove the temporary file, and remove a
+ * verdict left at a file path by an earlier run (no stale clean verdict):
+ * whatever is at the path unless it is a directory (a symlink is removed,
+ * not followed).  v must have been through dest_open, even a failed one.
+ */
+void dest_abort(struct dest *v);
+
+/*
+ * dest_signal_cleanup: async-signal-safe: unlink the temporary file of
+ * the current verdict_out, if any, and, until it is committed, what an
+ * earlier run left at a file destination's path.
+ */
+void dest_signal_cleanup(void);
+
+#endif
