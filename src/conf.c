@@ -54,12 +54,11 @@
 /* inih's buffer must also hold the "\n" and the terminating NUL. */
 #define LINE_MAX_CONTENT (INI_MAX_LINE - 2)
 
-#define SIZE_MAX_SIZE	((uint64_t)1 << 62)
 #define SOCKS_PORT	1080
 #define SHOWN_MAX	40	/* bytes of a bad value quoted */
 
-enum section { SEC_NONE, SEC_CLAMD, SEC_SOCKS, SEC_MESSAGE, SEC_VERDICT,
-	SEC_LOG, SEC_SUN };
+enum section { SEC_NONE, SEC_clamd, SEC_socks, SEC_message, SEC_verdict,
+	SEC_log, SEC_SUN };
 
 static const char *const section_names[] = {
 	"", "clamd", "socks", "message", "verdict", "log"
@@ -68,34 +67,47 @@ static const char *const section_names[] = {
 enum type {
 	T_UINT,		/* decimal number in [min, max] */
 	T_SIZE,		/* the same, with a K, M or G suffix */
-	T_ENUM,		/* one of names[]; stores the index */
+	T_CHOICE,	/* one of choices[]; stores its value */
 	T_BOOL,
 	T_STR,		/* at most max bytes at off */
 	T_IDENT,	/* printable, no blanks, at most max bytes at off */
 	T_OUTPUT,	/* "-", "fd:N" or a path, at off */
+	T_SECRET,	/* as T_STR, printed as "(set)" */
 	T_SERVERS,	/* [clamd] server: a list, repeatable */
 	T_PROXY,	/* [socks] server */
 	T_HOST		/* Sun HOST and SOCKS_HOST: a host, no port */
 };
 
+/* Every key: those of CONF_KEYS, in its order, then the Sun ones. */
 enum kid {
-	K_SERVER, K_PORT, K_PROTOCOL, K_BALANCE, K_STATE_FILE, K_RETRY_DEAD,
-	K_CONNECT_TIMEOUT, K_TIMEOUT, K_CHUNK_SIZE, K_MAX_PINGS,
-	K_PING_INTERVAL, K_PROXY, K_SOCKS_VERSION, K_SOCKS_USER, K_SOCKS_PASS,
-	K_REMOTE_DNS, K_BUFFER_SIZE, K_MAX_SIZE, K_ON_OVERSIZE, K_MODE,
-	K_FIELD, K_VERDICT, K_FORMAT, K_OUTPUT, K_ON_ERROR, K_DEBUG, K_SYSLOG,
-	K_IDENT, K_SUN_HOST, K_SOCKS_HOST, K_SOCKS_PORT, K_COUNT
+#define KID(sec, key, field, type, def, min, max, choices) K_##sec##_##key,
+	CONF_KEYS(KID)
+#undef KID
+	K_SUN_HOST, K_SUN_SOCKS_HOST, K_SUN_SOCKS_PORT, K_COUNT
 };
 
-static const char *const protocols[] = { "instream", "fildes", "stream",
-	NULL };
-static const char *const balances[] = { "round-robin", "failover", NULL };
-static const char *const versions[] = { "5", "4a", NULL };
-static const char *const oversizes[] = { "truncate", "accept", "reject",
-	"tempfail", NULL };
-static const char *const formats[] = { "line", "james", "milter", "shell",
-	NULL };
-static const char *const on_errors[] = { "tempfail", "accept", NULL };
+/* A name and the value it stands for, of a CHOICE key. */
+struct choice {
+	const char *name;
+	int value;
+};
+
+static const struct choice protocols[] = { { "instream", PROTO_INSTREAM },
+	{ "fildes", PROTO_FILDES }, { "stream", PROTO_STREAM }, { NULL, 0 } };
+static const struct choice balances[] = {
+	{ "round-robin", BALANCE_ROUND_ROBIN }, { "failover", BALANCE_FAILOVER },
+	{ NULL, 0 } };
+static const struct choice socks_versions[] = { { "5", 5 }, { "4a", 4 },
+	{ NULL, 0 } };
+static const struct choice oversizes[] = {
+	{ "truncate", OVERSIZE_TRUNCATE }, { "accept", OVERSIZE_ACCEPT },
+	{ "reject", OVERSIZE_REJECT }, { "tempfail", OVERSIZE_TEMPFAIL },
+	{ NULL, 0 } };
+static const struct choice formats[] = { { "line", FORMAT_LINE },
+	{ "james", FORMAT_JAMES }, { "milter", FORMAT_MILTER },
+	{ "shell", FORMAT_SHELL }, { NULL, 0 } };
+static const struct choice on_errors[] = { { "tempfail", ON_ERROR_TEMPFAIL },
+	{ "accept", ON_ERROR_ACCEPT }, { NULL, 0 } };
 
 struct key {
 	enum section sec;
@@ -103,63 +115,36 @@ struct key {
 	enum kid id;
 	enum type type;
 	uint64_t min, max;		/* numbers; strings: max length */
-	const char *const *names;	/* T_ENUM */
-	size_t off;			/* T_STR, T_IDENT, T_OUTPUT */
+	const struct choice *choices;	/* T_CHOICE */
+	size_t off, size;		/* the field in struct conf */
 };
 
-#define NUM(s, n, id, t, lo, hi) { s, n, id, t, lo, hi, NULL, 0 }
-#define ENUM(s, n, id, v) { s, n, id, T_ENUM, 0, 0, v, 0 }
-#define STR(s, n, id, t, f) \
-	{ s, n, id, t, 0, sizeof(((struct conf *)0)->f) - 1, NULL, \
-	    offsetof(struct conf, f) }
-#define OTHER(s, n, id, t) { s, n, id, t, 0, 0, NULL, 0 }
+#define FIELD(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
+#define KEY(sec, key, field, type, def, min, max, choices) \
+	{ SEC_##sec, #key, K_##sec##_##key, T_##type, min, max, choices, \
+	    FIELD(field) },
 
-static const struct key keys[] = {
-	OTHER(SEC_CLAMD, "server", K_SERVER, T_SERVERS),
-	NUM(SEC_CLAMD, "port", K_PORT, T_UINT, 1, 65535),
-	ENUM(SEC_CLAMD, "protocol", K_PROTOCOL, protocols),
-	ENUM(SEC_CLAMD, "balance", K_BALANCE, balances),
-	STR(SEC_CLAMD, "state_file", K_STATE_FILE, T_STR, state_file),
-	NUM(SEC_CLAMD, "retry_dead_s", K_RETRY_DEAD, T_UINT, 0, 86400),
-	NUM(SEC_CLAMD, "connect_timeout_ms", K_CONNECT_TIMEOUT, T_UINT, 1,
-	    3600000),
-	NUM(SEC_CLAMD, "timeout_ms", K_TIMEOUT, T_UINT, 1, 86400000),
-	NUM(SEC_CLAMD, "chunk_size", K_CHUNK_SIZE, T_SIZE, 1024, 1048576),
-	NUM(SEC_CLAMD, "max_pings", K_MAX_PINGS, T_UINT, 1, 100000),
-	NUM(SEC_CLAMD, "ping_interval_ms", K_PING_INTERVAL, T_UINT, 0,
-	    3600000),
+static const struct key keys[] = { CONF_KEYS(KEY) };
 
-	OTHER(SEC_SOCKS, "server", K_PROXY, T_PROXY),
-	ENUM(SEC_SOCKS, "version", K_SOCKS_VERSION, versions),
-	STR(SEC_SOCKS, "username", K_SOCKS_USER, T_STR, socks_user),
-	STR(SEC_SOCKS, "password", K_SOCKS_PASS, T_STR, socks_pass),
-	NUM(SEC_SOCKS, "remote_dns", K_REMOTE_DNS, T_BOOL, 0, 1),
+/*
+ * Sun option files (§2.1): each option is an INI key under its Sun name
+ * (messages use that name), or one of three of the Sun form's own.
+ */
+static const struct {
+	const char *name;
+	enum kid id;
+} sun_names[] = {
+	{ "PORT", K_clamd_port }, { "DEBUG", K_log_debug },
+	{ "FIELD", K_verdict_field }, { "MAXMESSAGESIZE", K_message_max_size },
+	{ "MODE", K_verdict_mode }, { "VERDICT", K_verdict_verdict },
+};
 
-	NUM(SEC_MESSAGE, "buffer_size", K_BUFFER_SIZE, T_SIZE, 4096,
-	    16777216),
-	NUM(SEC_MESSAGE, "max_size", K_MAX_SIZE, T_SIZE, 0, SIZE_MAX_SIZE),
-	ENUM(SEC_MESSAGE, "on_oversize", K_ON_OVERSIZE, oversizes),
-
-	NUM(SEC_VERDICT, "mode", K_MODE, T_UINT, 0, 3),
-	STR(SEC_VERDICT, "field", K_FIELD, T_STR, field),
-	STR(SEC_VERDICT, "verdict", K_VERDICT, T_STR, verdict),
-	ENUM(SEC_VERDICT, "format", K_FORMAT, formats),
-	STR(SEC_VERDICT, "output", K_OUTPUT, T_OUTPUT, output),
-	ENUM(SEC_VERDICT, "on_error", K_ON_ERROR, on_errors),
-
-	NUM(SEC_LOG, "debug", K_DEBUG, T_UINT, 0, 2),
-	NUM(SEC_LOG, "syslog", K_SYSLOG, T_BOOL, 0, 1),
-	STR(SEC_LOG, "ident", K_IDENT, T_IDENT, ident),
-
-	OTHER(SEC_SUN, "HOST", K_SUN_HOST, T_HOST),
-	NUM(SEC_SUN, "PORT", K_PORT, T_UINT, 1, 65535),
-	NUM(SEC_SUN, "DEBUG", K_DEBUG, T_UINT, 0, 2),
-	STR(SEC_SUN, "FIELD", K_FIELD, T_STR, field),
-	NUM(SEC_SUN, "MAXMESSAGESIZE", K_MAX_SIZE, T_SIZE, 0, SIZE_MAX_SIZE),
-	NUM(SEC_SUN, "MODE", K_MODE, T_UINT, 0, 3),
-	STR(SEC_SUN, "VERDICT", K_VERDICT, T_STR, verdict),
-	OTHER(SEC_SUN, "SOCKS_HOST", K_SOCKS_HOST, T_HOST),
-	NUM(SEC_SUN, "SOCKS_PORT", K_SOCKS_PORT, T_UINT, 1, 65535),
+static const struct key sun_keys[] = {
+	{ SEC_SUN, "HOST", K_SUN_HOST, T_HOST, 0, 0, NULL, FIELD(server) },
+	{ SEC_SUN, "SOCKS_HOST", K_SUN_SOCKS_HOST, T_HOST, 0, 0, NULL,
+	    FIELD(socks_host) },
+	{ SEC_SUN, "SOCKS_PORT", K_SUN_SOCKS_PORT, T_UINT, 1, 65535, NULL,
+	    FIELD(socks_port) },
 };
 
 /* The state of one read, shared by conf_reader() and conf_handler(). */
@@ -178,6 +163,7 @@ struct parse {
 	int prev_name;			/* inih would continue a key */
 	int cont;			/* this line continues p->last */
 	const struct key *last;		/* key of the last key line */
+	struct key sun_key;		/* an INI key under its Sun name */
 	unsigned empty_server;		/* "server =" awaiting continuations */
 	unsigned seen[K_COUNT];		/* line where each key was set */
 	char acc[PATH_MAX + 2];		/* the key's value, joined */
@@ -496,73 +482,33 @@ add_servers(struct parse *p, const struct key *k, const char *v)
 	}
 }
 
+/* store: v into k's field, a 4-byte or an 8-byte number. */
 static void
-store(struct conf *c, enum kid id, uint64_t v)
+store(struct conf *c, const struct key *k, uint64_t v)
 {
-	switch (id) {
-	case K_PORT:
-		c->port = (unsigned)v;
-		break;
-	case K_PROTOCOL:
-		c->protocol = (enum conf_protocol)v;
-		break;
-	case K_BALANCE:
-		c->balance = (enum conf_balance)v;
-		break;
-	case K_RETRY_DEAD:
-		c->retry_dead_s = (unsigned)v;
-		break;
-	case K_CONNECT_TIMEOUT:
-		c->connect_timeout_ms = (unsigned)v;
-		break;
-	case K_TIMEOUT:
-		c->timeout_ms = (unsigned)v;
-		break;
-	case K_CHUNK_SIZE:
-		c->chunk_size = (unsigned)v;
-		break;
-	case K_MAX_PINGS:
-		c->max_pings = (unsigned)v;
-		break;
-	case K_PING_INTERVAL:
-		c->ping_interval_ms = (unsigned)v;
-		break;
-	case K_SOCKS_VERSION:
-		c->socks_version = v == 0 ? 5 : 4;
-		break;
-	case K_REMOTE_DNS:
-		c->remote_dns = (int)v;
-		break;
-	case K_BUFFER_SIZE:
-		c->buffer_size = v;
-		break;
-	case K_MAX_SIZE:
-		c->max_size = v;
-		break;
-	case K_ON_OVERSIZE:
-		c->on_oversize = (enum conf_oversize)v;
-		break;
-	case K_MODE:
-		c->mode = (int)v;
-		break;
-	case K_FORMAT:
-		c->format = (enum conf_format)v;
-		break;
-	case K_ON_ERROR:
-		c->on_error = (enum conf_on_error)v;
-		break;
-	case K_DEBUG:
-		c->debug = (int)v;
-		break;
-	case K_SYSLOG:
-		c->syslog = (int)v;
-		break;
-	case K_SOCKS_PORT:
-		c->socks_port = (unsigned)v;
-		break;
-	default:
-		break;
+	char *f = (char *)c + k->off;
+	unsigned u = (unsigned)v;
+
+	if (k->size == sizeof(v))
+		memcpy(f, &v, sizeof(v));
+	else
+		memcpy(f, &u, sizeof(u));
+}
+
+/* fetch: the number in k's field. */
+static uint64_t
+fetch(const struct conf *c, const struct key *k)
+{
+	const char *f = (const char *)c + k->off;
+	uint64_t v;
+	unsigned u;
+
+	if (k->size == sizeof(v)) {
+		memcpy(&v, f, sizeof(v));
+		return v;
 	}
+	memcpy(&u, f, sizeof(u));
+	return u;
 }
 
 static int
@@ -575,11 +521,11 @@ set_bool(struct parse *p, const struct key *k, const char *v)
 
 	for (i = 0; i < nitems(yes); i++) {
 		if (strcasecmp(v, yes[i]) == 0) {
-			store(p->c, k->id, 1);
+			store(p->c, k, 1);
 			return 0;
 		}
 		if (strcasecmp(v, no[i]) == 0) {
-			store(p->c, k->id, 0);
+			store(p->c, k, 0);
 			return 0;
 		}
 	}
@@ -588,20 +534,20 @@ set_bool(struct parse *p, const struct key *k, const char *v)
 }
 
 static int
-set_enum(struct parse *p, const struct key *k, const char *v)
+set_choice(struct parse *p, const struct key *k, const char *v)
 {
 	char q[SHOWN_MAX + 4], list[128] = "";
 	size_t i, o;
 
-	for (i = 0; k->names[i] != NULL; i++)
-		if (strcasecmp(v, k->names[i]) == 0) {
-			store(p->c, k->id, i);
+	for (i = 0; k->choices[i].name != NULL; i++)
+		if (strcasecmp(v, k->choices[i].name) == 0) {
+			store(p->c, k, (unsigned)k->choices[i].value);
 			return 0;
 		}
-	for (i = 0; k->names[i] != NULL; i++) {
+	for (i = 0; k->choices[i].name != NULL; i++) {
 		o = strlen(list);
 		fmt_s(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
-		    k->names[i]);
+		    k->choices[i].name);
 	}
 	return fail(p, "%s: '%s' is not one of %s", k->name,
 	    shown(q, sizeof(q), v, strlen(v)), list);
@@ -621,7 +567,7 @@ set_num(struct parse *p, const struct key *k, const char *v)
 		    sz ? ", K/M/G suffix allowed" : "");
 	switch (parse_num(v, len, sz, k->min, k->max, &n)) {
 	case 0:
-		store(p->c, k->id, n);
+		store(p->c, k, n);
 		return 0;
 	case -1:
 		return fail(p, "%s: '%s' is not a %s (%llu..%llu%s)", k->name,
@@ -732,13 +678,14 @@ set_value(struct parse *p, const struct key *k, const char *v)
 	case T_UINT:
 	case T_SIZE:
 		return set_num(p, k, v);
-	case T_ENUM:
-		return set_enum(p, k, v);
+	case T_CHOICE:
+		return set_choice(p, k, v);
 	case T_BOOL:
 		return set_bool(p, k, v);
 	case T_STR:
 	case T_IDENT:
 	case T_OUTPUT:
+	case T_SECRET:
 		return set_str(p, k, v);
 	case T_SERVERS:
 		return add_servers(p, k, v);
@@ -750,14 +697,29 @@ set_value(struct parse *p, const struct key *k, const char *v)
 	return -1;
 }
 
+/* find_key: the key name in section sec; a Sun name as p->sun_key. */
 static const struct key *
-find_key(enum section sec, const char *name)
+find_key(struct parse *p, enum section sec, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < nitems(keys); i++)
-		if (keys[i].sec == sec && strcasecmp(keys[i].name, name) == 0)
-			return &keys[i];
+	if (sec != SEC_SUN) {
+		for (i = 0; i < nitems(keys); i++)
+			if (keys[i].sec == sec &&
+			    strcasecmp(keys[i].name, name) == 0)
+				return &keys[i];
+		return NULL;
+	}
+	for (i = 0; i < nitems(sun_keys); i++)
+		if (strcasecmp(sun_keys[i].name, name) == 0)
+			return &sun_keys[i];
+	for (i = 0; i < nitems(sun_names); i++)
+		if (strcasecmp(sun_names[i].name, name) == 0) {
+			p->sun_key = keys[sun_names[i].id];
+			p->sun_key.sec = SEC_SUN;
+			p->sun_key.name = sun_names[i].name;
+			return &p->sun_key;
+		}
 	return NULL;
 }
 
@@ -818,9 +780,9 @@ conf_handler(void *user, const char *section, const char *name,
 	if (no_empty_server(p) < 0)
 		return 0;
 	if (p->sun)
-		k = find_key(SEC_SUN, name);
+		k = find_key(p, SEC_SUN, name);
 	else if (p->section != SEC_NONE)
-		k = find_key(p->section, name);
+		k = find_key(p, p->section, name);
 	else {
 		fail(p, "key '%s' before any [section]",
 		    shown(q, sizeof(q), name, strlen(name)));
@@ -1045,14 +1007,13 @@ prescan(struct parse *p, int *has_section, int *has_option)
 	return r < 0 ? -1 : 0;
 }
 
+/* choice_name: the name of value v among choices. */
 static const char *
-name_of(const char *const *names, unsigned v)
+choice_name(const struct choice *choices, int v)
 {
-	unsigned i;
-
-	for (i = 0; names[i] != NULL; i++)
-		if (i == v)
-			return names[i];
+	for (size_t i = 0; choices[i].name != NULL; i++)
+		if (choices[i].value == v)
+			return choices[i].name;
 	return "?";
 }
 
@@ -1082,49 +1043,36 @@ check(const struct conf *c, const unsigned *seen, struct why *w)
 			    "server cannot be reached through a SOCKS proxy");
 	}
 	if (c->protocol == PROTO_FILDES && nunix == 0)
-		return at(w, c->file, seen ? seen[K_PROTOCOL] : 0,
+		return at(w, c->file, seen ? seen[K_clamd_protocol] : 0,
 		    "protocol fildes needs a unix: server");
 	if (c->socks_pass[0] != '\0' && c->socks_user[0] == '\0')
-		return at(w, c->file, seen ? seen[K_SOCKS_PASS] : 0,
+		return at(w, c->file, seen ? seen[K_socks_password] : 0,
 		    "SOCKS password given without a username");
 	if (c->socks_version == 4 && c->socks_pass[0] != '\0')
-		return at(w, c->file, seen ? seen[K_SOCKS_PASS] : 0,
+		return at(w, c->file, seen ? seen[K_socks_password] : 0,
 		    "SOCKS 4a takes no password (only a username)");
 	return 0;
 }
+
+#define DEFAULT(sec, key, field, type, def, min, max, choices) \
+	DEFAULT_##type(field, def)
+#define DEFAULT_UINT(f, d) c->f = (d);
+#define DEFAULT_SIZE(f, d) DEFAULT_UINT(f, d)
+#define DEFAULT_CHOICE(f, d) DEFAULT_UINT(f, d)
+#define DEFAULT_BOOL(f, d) DEFAULT_UINT(f, d)
+#define DEFAULT_STR(f, d) memcpy(c->f, d, sizeof(d));
+#define DEFAULT_IDENT(f, d) DEFAULT_STR(f, d)
+#define DEFAULT_OUTPUT(f, d) DEFAULT_STR(f, d)
+#define DEFAULT_SECRET(f, d) DEFAULT_STR(f, d)
+#define DEFAULT_SERVERS(f, d)
+#define DEFAULT_PROXY(f, d)
 
 void
 conf_defaults(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->port = 3310;
-	c->protocol = PROTO_INSTREAM;
-	c->balance = BALANCE_ROUND_ROBIN;
-	strcpy(c->state_file, "/run/clamhook.state");
-	c->retry_dead_s = 30;
-	c->connect_timeout_ms = 3000;
-	c->timeout_ms = 60000;
-	c->chunk_size = 8192;
-	c->max_pings = 6;
-	c->ping_interval_ms = 30000;
-
 	c->socks_port = SOCKS_PORT;
-	c->socks_version = 5;
-	c->remote_dns = 1;
-
-	c->buffer_size = 65536;
-	c->max_size = 26214400;
-	c->on_oversize = OVERSIZE_TRUNCATE;
-
-	c->mode = 1;
-	strcpy(c->field, "Virus-Test");
-	c->format = FORMAT_LINE;
-	strcpy(c->output, "-");
-	c->on_error = ON_ERROR_TEMPFAIL;
-
-	c->debug = 0;
-	c->syslog = 0;
-	strcpy(c->ident, "clamhook");
+	CONF_KEYS(DEFAULT)
 }
 
 int
@@ -1266,59 +1214,68 @@ print_server(struct out *o, const char *entry, int after)
 		out_printf(o, "%s\t%s\n", after ? "" : "server =\n", entry);
 }
 
+/* print_key: k's line or lines, as conf_load reads them back. */
+static void
+print_key(const struct conf *c, const struct key *k, struct out *o)
+{
+	const char *str = (const char *)c + k->off;
+	char entry[CONF_NAME_MAX + 16];
+
+	switch (k->type) {
+	case T_SERVERS:
+		for (unsigned i = 0; i < c->nserver && i < CONF_SERVERS_MAX;
+		     i++) {
+			if (c->server[i].is_unix)
+				fmt_s(entry, sizeof(entry), "unix:%s",
+				    c->server[i].host);
+			else
+				host_text(entry, sizeof(entry),
+				    c->server[i].host, c->server[i].port);
+			print_server(o, entry, i > 0);
+		}
+		break;
+	case T_PROXY:
+		if (c->socks_host[0] != '\0') {
+			host_text(entry, sizeof(entry), c->socks_host,
+			    c->socks_port);
+			print_server(o, entry, 0);
+		} else
+			out_printf(o, "server =\n");
+		break;
+	case T_CHOICE:
+		out_printf(o, "%s = %s\n", k->name,
+		    choice_name(k->choices, (int)fetch(c, k)));
+		break;
+	case T_BOOL:
+		out_printf(o, "%s = %s\n", k->name, fetch(c, k) ? "yes" : "no");
+		break;
+	case T_SECRET:
+		out_printf(o, "%s =%s\n", k->name, *str != '\0' ? " (set)" :
+		    "");
+		break;
+	case T_STR:
+	case T_IDENT:
+	case T_OUTPUT:
+		print_str(o, k->name, str);
+		break;
+	default:
+		out_printf(o, "%s = %llu\n", k->name,
+		    (unsigned long long)fetch(c, k));
+		break;
+	}
+}
+
 void
 conf_print(const struct conf *c, struct out *o)
 {
-	char entry[CONF_NAME_MAX + 16];
-	unsigned i;
+	enum section sec = SEC_NONE;
 
-	out_printf(o, "[clamd]\n");
-	for (i = 0; i < c->nserver && i < CONF_SERVERS_MAX; i++) {
-		if (c->server[i].is_unix)
-			fmt_s(entry, sizeof(entry), "unix:%s",
-			    c->server[i].host);
-		else
-			host_text(entry, sizeof(entry), c->server[i].host,
-			    c->server[i].port);
-		print_server(o, entry, i > 0);
+	for (size_t i = 0; i < nitems(keys); i++) {
+		if (keys[i].sec != sec) {
+			sec = keys[i].sec;
+			out_printf(o, "%s[%s]\n", i > 0 ? "\n" : "",
+			    section_names[sec]);
+		}
+		print_key(c, &keys[i], o);
 	}
-	out_printf(o, "port = %u\n", c->port);
-	out_printf(o, "protocol = %s\n", name_of(protocols, c->protocol));
-	out_printf(o, "balance = %s\n", name_of(balances, c->balance));
-	print_str(o, "state_file", c->state_file);
-	out_printf(o, "retry_dead_s = %u\n", c->retry_dead_s);
-	out_printf(o, "connect_timeout_ms = %u\n", c->connect_timeout_ms);
-	out_printf(o, "timeout_ms = %u\n", c->timeout_ms);
-	out_printf(o, "chunk_size = %u\n", c->chunk_size);
-	out_printf(o, "max_pings = %u\n", c->max_pings);
-	out_printf(o, "ping_interval_ms = %u\n", c->ping_interval_ms);
-
-	out_printf(o, "\n[socks]\n");
-	if (c->socks_host[0] != '\0') {
-		host_text(entry, sizeof(entry), c->socks_host, c->socks_port);
-		print_server(o, entry, 0);
-	} else
-		out_printf(o, "server =\n");
-	out_printf(o, "version = %s\n", c->socks_version == 4 ? "4a" : "5");
-	print_str(o, "username", c->socks_user);
-	out_printf(o, "password =%s\n", c->socks_pass[0] != '\0' ? " (set)" : "");
-	out_printf(o, "remote_dns = %s\n", c->remote_dns ? "yes" : "no");
-
-	out_printf(o, "\n[message]\n");
-	out_printf(o, "buffer_size = %llu\n", (unsigned long long)c->buffer_size);
-	out_printf(o, "max_size = %llu\n", (unsigned long long)c->max_size);
-	out_printf(o, "on_oversize = %s\n", name_of(oversizes, c->on_oversize));
-
-	out_printf(o, "\n[verdict]\n");
-	out_printf(o, "mode = %d\n", c->mode);
-	print_str(o, "field", c->field);
-	print_str(o, "verdict", c->verdict);
-	out_printf(o, "format = %s\n", name_of(formats, c->format));
-	print_str(o, "output", c->output);
-	out_printf(o, "on_error = %s\n", name_of(on_errors, c->on_error));
-
-	out_printf(o, "\n[log]\n");
-	out_printf(o, "debug = %d\n", c->debug);
-	out_printf(o, "syslog = %s\n", c->syslog ? "yes" : "no");
-	print_str(o, "ident", c->ident);
 }

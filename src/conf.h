@@ -17,6 +17,7 @@
 #define CONF_NAME_MAX 255	/* host names, SOCKS user and password */
 #define CONF_SUN_PATH_MAX 107	/* sizeof(sun_path) - 1 on Linux */
 
+/* The values of the CHOICE keys, in the order of their names in conf.c. */
 enum conf_protocol { PROTO_INSTREAM, PROTO_FILDES, PROTO_STREAM };
 enum conf_balance { BALANCE_ROUND_ROBIN, BALANCE_FAILOVER };
 enum conf_oversize { OVERSIZE_TRUNCATE, OVERSIZE_ACCEPT, OVERSIZE_REJECT,
@@ -32,49 +33,83 @@ struct conf_server {
 	unsigned line;			/* where it was given */
 };
 
+/*
+ * The keys of SPEC §2, one line each, in the order --check-config prints
+ * them; the fields of struct conf, the defaults, the parser's table and
+ * the printer all follow from this list (conf.c), so a new key is one line
+ * here plus its checks.
+ *
+ *	X(section, key, field, type, default, min, max, choices)
+ *
+ * type: UINT (unsigned, min..max), SIZE (uint64_t, min..max, K/M/G
+ * suffixes), CHOICE (int, one of conf.c's table choices), BOOL (int), STR,
+ * IDENT (no blanks), OUTPUT ("-", "fd:N" or a path) and SECRET (printed as
+ * "(set)"), each char[max + 1]; SERVERS and PROXY take a field declared
+ * beside the list.  The Sun option names map onto these keys (conf.c).
+ */
+#define CONF_KEYS(X) \
+	X(clamd, server, server, SERVERS, 0, 0, 0, 0) \
+	X(clamd, port, port, UINT, 3310, 1, 65535, 0) \
+	X(clamd, protocol, protocol, CHOICE, PROTO_INSTREAM, 0, 0, protocols) \
+	X(clamd, balance, balance, CHOICE, BALANCE_ROUND_ROBIN, 0, 0, \
+	    balances) \
+	X(clamd, state_file, state_file, STR, "/run/clamhook.state", 0, \
+	    PATH_MAX - 1, 0) \
+	X(clamd, retry_dead_s, retry_dead_s, UINT, 30, 0, 86400, 0) \
+	X(clamd, connect_timeout_ms, connect_timeout_ms, UINT, 3000, 1, \
+	    3600000, 0) \
+	X(clamd, timeout_ms, timeout_ms, UINT, 60000, 1, 86400000, 0) \
+	X(clamd, chunk_size, chunk_size, SIZE, 8192, 1024, 1048576, 0) \
+	X(clamd, max_pings, max_pings, UINT, 6, 1, 100000, 0) \
+	X(clamd, ping_interval_ms, ping_interval_ms, UINT, 30000, 0, 3600000, \
+	    0) \
+	X(socks, server, socks_host, PROXY, 0, 0, 0, 0) \
+	X(socks, version, socks_version, CHOICE, 5, 0, 0, socks_versions) \
+	X(socks, username, socks_user, STR, "", 0, CONF_NAME_MAX, 0) \
+	X(socks, password, socks_pass, SECRET, "", 0, CONF_NAME_MAX, 0) \
+	X(socks, remote_dns, remote_dns, BOOL, 1, 0, 1, 0) \
+	X(message, buffer_size, buffer_size, SIZE, 65536, 4096, 16777216, 0) \
+	X(message, max_size, max_size, SIZE, 26214400, 0, CONF_SIZE_MAX, 0) \
+	X(message, on_oversize, on_oversize, CHOICE, OVERSIZE_TRUNCATE, 0, 0, \
+	    oversizes) \
+	X(verdict, mode, mode, UINT, 1, 0, 3, 0) \
+	X(verdict, field, field, STR, "Virus-Test", 0, CONF_NAME_MAX, 0) \
+	X(verdict, verdict, verdict, STR, "", 0, CONF_NAME_MAX, 0) \
+	X(verdict, format, format, CHOICE, FORMAT_LINE, 0, 0, formats) \
+	X(verdict, output, output, OUTPUT, "-", 0, PATH_MAX - 1, 0) \
+	X(verdict, on_error, on_error, CHOICE, ON_ERROR_TEMPFAIL, 0, 0, \
+	    on_errors) \
+	X(log, debug, debug, UINT, 0, 0, 2, 0) \
+	X(log, syslog, syslog, BOOL, 0, 0, 1, 0) \
+	X(log, ident, ident, IDENT, "clamhook", 0, 63, 0)
+
+#define CONF_SIZE_MAX ((uint64_t)1 << 62)
+
+#define CONF_FIELD(sec, key, field, type, def, min, max, choices) \
+	CONF_FIELD_##type(field, max)
+#define CONF_FIELD_UINT(f, max) unsigned f;
+#define CONF_FIELD_SIZE(f, max) uint64_t f;
+#define CONF_FIELD_CHOICE(f, max) int f;
+#define CONF_FIELD_BOOL(f, max) int f;
+#define CONF_FIELD_STR(f, max) char f[(max) + 1];
+#define CONF_FIELD_IDENT(f, max) CONF_FIELD_STR(f, max)
+#define CONF_FIELD_OUTPUT(f, max) CONF_FIELD_STR(f, max)
+#define CONF_FIELD_SECRET(f, max) CONF_FIELD_STR(f, max)
+#define CONF_FIELD_SERVERS(f, max)
+#define CONF_FIELD_PROXY(f, max)
+
 struct conf {
 	char file[PATH_MAX];		/* the file read */
 	int sun;			/* read as a Sun option file (§2.1) */
 
-	/* [clamd] */
+	/* [clamd] server: the entries as written */
 	struct conf_server server[CONF_SERVERS_MAX];
 	unsigned nserver;
-	unsigned port;
-	enum conf_protocol protocol;
-	enum conf_balance balance;
-	char state_file[PATH_MAX];	/* "" = none */
-	unsigned retry_dead_s;
-	unsigned connect_timeout_ms;
-	unsigned timeout_ms;
-	unsigned chunk_size;
-	unsigned max_pings;
-	unsigned ping_interval_ms;
-
-	/* [socks] */
-	char socks_host[CONF_NAME_MAX + 1];	/* "" = direct */
+	/* [socks] server, or Sun SOCKS_HOST and SOCKS_PORT: "" = direct */
+	char socks_host[CONF_NAME_MAX + 1];
 	unsigned socks_port;
-	int socks_version;			/* 5, or 4 for 4a */
-	char socks_user[CONF_NAME_MAX + 1];
-	char socks_pass[CONF_NAME_MAX + 1];
-	int remote_dns;
 
-	/* [message] */
-	uint64_t buffer_size;
-	uint64_t max_size;		/* 0 = no limit */
-	enum conf_oversize on_oversize;
-
-	/* [verdict] */
-	int mode;			/* 0..3 */
-	char field[CONF_NAME_MAX + 1];
-	char verdict[CONF_NAME_MAX + 1];
-	enum conf_format format;
-	char output[PATH_MAX];		/* path, "fd:N" or "-" */
-	enum conf_on_error on_error;
-
-	/* [log] */
-	int debug;			/* 0..2 */
-	int syslog;
-	char ident[64];
+	CONF_KEYS(CONF_FIELD)
 };
 
 /* conf_defaults: the defaults of SPEC §2 (no server). */

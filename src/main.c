@@ -432,8 +432,8 @@ map_ring(void)
  * scan_all: every message of the command line, each to its record, then
  * the verdict committed, or nothing left behind when the run failed (a
  * shell record of a failure is kept, a partly written one never).  With
- * no pool (no server could be resolved) every message fails by the usual
- * rules.  Returns the exit status: the worst of the messages.
+ * no pool (no server could be resolved: no_pool says why) every message
+ * fails by the usual rules.  Returns the exit status: the worst of the messages.
  */
 static int
 scan_all(struct pool *pool, const struct why *no_pool, const struct args *a)
@@ -449,7 +449,7 @@ scan_all(struct pool *pool, const struct why *no_pool, const struct args *a)
 		dest_abort(&out);
 		return EX_TEMPFAIL;
 	}
-	if (no_pool != NULL) {
+	if (pool == NULL) {
 		for (int i = 0; i < n; i++)
 			if (unscanned(&run, a->nfiles > 0 ? a->files[i] : NULL,
 			    no_pool) < 0)
@@ -486,7 +486,7 @@ main(int argc, char **argv)
 	struct args a;
 	struct pool pool;
 	struct out out = OUT_INIT(1);
-	struct why w;
+	struct why w = { .text = "" };
 	int st;
 
 	ensure_std();
@@ -514,5 +514,5 @@ main(int argc, char **argv)
 		return health_ping(&pool, &out);
 	if (a.action == 's')
 		return health_self_test(&pool, &ring, &out);
-	return scan_all(&pool, NULL, &a);
+	return scan_all(&pool, &w, &a);
 }

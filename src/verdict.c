@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "exit.h"
 #include "fmt.h"
 #include "verdict.h"
 #include "version.h"
@@ -256,11 +257,11 @@ verdict_status(const struct conf *c, const struct outcome *o)
 	case RESULT_CLEAN:
 	case RESULT_PARTIAL:
 	case RESULT_SKIPPED:
-		return 0;
+		return EX_CLEAN;
 	case RESULT_INFECTED:
-		return 1;
+		return EX_INFECTED;
 	default:
-		return c->on_error == ON_ERROR_ACCEPT ? 0 : 75;
+		return c->on_error == ON_ERROR_ACCEPT ? EX_CLEAN : EX_TEMPFAIL;
 	}
 }
 

@@ -5,16 +5,23 @@
 #include "fmt.h"
 #include "why.h"
 
+/* set: the text, class WHY_SERVER; w may be NULL. */
+static void
+set(struct why *w, const char *fmt, va_list ap)
+{
+	if (w == NULL)
+		return;
+	w->cls = WHY_SERVER;
+	fmt_v(w->text, sizeof(w->text), fmt, ap);
+}
+
 int
 why_set(struct why *w, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (w == NULL)
-		return -1;
-	w->cls = WHY_SERVER;
 	va_start(ap, fmt);
-	fmt_v(w->text, sizeof(w->text), fmt, ap);
+	set(w, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -25,12 +32,11 @@ why_errno(struct why *w, int err, const char *fmt, ...)
 	va_list ap;
 	size_t len;
 
+	va_start(ap, fmt);
+	set(w, fmt, ap);
+	va_end(ap);
 	if (w == NULL)
 		return -1;
-	w->cls = WHY_SERVER;
-	va_start(ap, fmt);
-	fmt_v(w->text, sizeof(w->text), fmt, ap);
-	va_end(ap);
 	len = strlen(w->text);
 	fmt_s(w->text + len, sizeof(w->text) - len, ": %s", strerror(err));
 	return -1;
