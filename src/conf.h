@@ -99,7 +99,7 @@ struct conf_server {
 #define CONF_FIELD_PROXY(f, max)
 
 struct conf {
-	char file[PATH_MAX];		/* the file read */
+	const char *file;		/* the file read: the caller's name */
 	int sun;			/* read as a Sun option file (§2.1) */
 
 	/* [clamd] server: the entries as written */
@@ -116,8 +116,9 @@ struct conf {
 void conf_defaults(struct conf *c);
 
 /*
- * conf_load: reset c to the defaults, then read path: an INI file (§2) or,
- * when it has no section header, a Sun option file (§2.1).  Checks every
+ * conf_load: reset c to the defaults, then read path (kept as c->file:
+ * it must outlive c): an INI file (§2) or, when it has no section header,
+ * a Sun option file (§2.1).  Checks every
  * value and every combination that cannot work.  Returns 0, or -1 with
  * w->text "FILE:LINE: what is wrong" (or "FILE: what is wrong" when no line
  * applies, e.g. the file cannot be opened or lacks a server).

@@ -82,16 +82,13 @@ tmp_suffix(char *p, unsigned try)
 {
 	static const char set[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	struct timespec ts;
-	uint64_t x = 0;
+	uint64_t x = 0, now = (uint64_t)io_now();
 	int i;
 
 	if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != (ssize_t)sizeof(x))
 		x = 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	x = mix64(x ^
-	    mix64((uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^
-		(uint64_t)getpid() << 40 ^ try ^ (uintptr_t)p));
+	x = mix64(x ^ mix64(now ^ (uint64_t)getpid() << 40 ^ try ^
+	    (uintptr_t)p));
 	for (i = 0; i < TMP_SUFFIX; i++) {
 		p[i] = set[x % (sizeof(set) - 1)];
 		x /= sizeof(set) - 1;
@@ -158,27 +155,26 @@ dest_open(struct dest *v, const char *dest, unsigned timeout_ms,
 	size_t len = strlen(dest);
 	int fd;
 
-	memset(v, 0, sizeof(*v));
+	/* A descriptor until known otherwise: dest_abort leaves it be. */
+	v->kind = DEST_FD;
+	v->path = dest;
 	v->fd = -1;
 	v->timeout_ms = timeout_ms;
 	if (strcmp(dest, "-") == 0) {
-		v->kind = DEST_FD;
-		strcpy(v->path, "standard output");
+		v->path = "standard output";
 		return open_fd(v, STDOUT_FILENO, w);
 	}
 	if (strncmp(dest, "fd:", 3) == 0) {
-		v->kind = DEST_FD;
-		if (len >= sizeof(v->path) || parse_fd(dest + 3, &fd) == -1)
+		if (parse_fd(dest + 3, &fd) == -1)
 			return why_set(w,
 			    "verdict %.32s: bad descriptor number", dest);
-		memcpy(v->path, dest, len + 1);
 		return open_fd(v, fd, w);
 	}
 	if (len == 0)
 		return why_set(w, "verdict: empty destination");
-	if (len >= sizeof(v->path))
+	if (len >= sizeof(v->tmp))
 		return why_set(w, "verdict %.64s...: path too long", dest);
-	memcpy(v->path, dest, len + 1);
+	v->tmp[0] = '\0';
 	if (lstat(dest, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return why_set(w, "verdict %s: is a directory", dest);

@@ -16,14 +16,16 @@ enum dest_kind { DEST_FILE, DEST_FIFO, DEST_FD };
 struct dest {
 	enum dest_kind kind;
 	int fd;
-	char path[PATH_MAX];	/* final path (DEST_FILE, DEST_FIFO); for
-				   DEST_FD the name used in messages */
+	const char *path;	/* final path (DEST_FILE, DEST_FIFO), the
+				   caller's, which must outlive v; for DEST_FD
+				   the name used in messages */
 	char tmp[PATH_MAX];	/* temporary file (DEST_FILE), "" when none */
 	unsigned timeout_ms;	/* FIFO: how long to wait for a reader */
 };
 
 /*
- * dest_open: prepare dest ("-", "fd:N", a FIFO path or a file path).
+ * dest_open: prepare dest ("-", "fd:N", a FIFO path or a file path), a
+ * string that outlives v.
  * A file gets a new temporary file beside it (O_EXCL, never a link); a FIFO
  * is opened only when the first record is written.  Returns 0 or -1, w set.
  */

@@ -85,10 +85,16 @@ rd(struct input *in, void *buf, size_t len, ms_t deadline, struct why *w)
 	return n;
 }
 
+/*
+ * Bytes read only to be dropped (past max_size, or draining): a buffer
+ * of its own, outside the ring, touched only when something is dropped.
+ * On the stack it would put every call below it 16 KiB further down.
+ */
+static unsigned char drop[16384];
+
 long
 input_fill(struct input *in, struct ring *r, ms_t deadline, struct why *w)
 {
-	unsigned char drop[16384];
 	unsigned char *p;
 	size_t len;
 	ssize_t n;
@@ -124,13 +130,12 @@ input_fill(struct input *in, struct ring *r, ms_t deadline, struct why *w)
 int
 input_drain(struct input *in, ms_t deadline, struct why *w)
 {
-	unsigned char buf[16384];
 	ssize_t n;
 
 	if (in->is_regular)
 		return 0;	/* nobody waits on the other end of a file */
 	while (!in->eof) {
-		n = rd(in, buf, sizeof(buf), deadline, w);
+		n = rd(in, drop, sizeof(drop), deadline, w);
 		if (n < 0)
 			return -1;
 		in->total += (uint64_t)n;

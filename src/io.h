@@ -19,6 +19,9 @@ typedef int64_t ms_t;
 /* io_now: the monotonic clock in milliseconds. */
 ms_t io_now(void);
 
+/* io_wall: the time of day, in seconds since the epoch (dead marks). */
+long long io_wall(void);
+
 /* io_after: the deadline ms milliseconds from now. */
 ms_t io_after(ms_t ms);
 

@@ -55,7 +55,8 @@ log_init(int debug, int syslog_on, const char *name)
 	level = debug;
 	if (name != NULL && *name != '\0')
 		ident = name;
-	if (start == 0)
+	/* The clock only for the timestamps of debug lines. */
+	if (start == 0 && level >= 1)
 		start = io_now();
 	use_syslog = syslog_on;
 }
@@ -138,12 +139,10 @@ log_info(const char *fmt, ...)
 }
 
 void
-log_step(const char *fmt, ...)
+log_step_(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level < 1)
-		return;
 	va_start(ap, fmt);
 	emit(LOG_DEBUG, "", 1, fmt, ap);
 	va_end(ap);

@@ -25,8 +25,16 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* log_step: a step, when debug >= 1. */
-void log_step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * log_step: a step, when debug >= 1.  A macro: at debug 0 nothing is
+ * called, so a scan's stack is no deeper for the steps it does not log.
+ */
+void log_step_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define log_step(...) \
+	do { \
+		if (log_level() >= 1) \
+			log_step_(__VA_ARGS__); \
+	} while (0)
 
 /*
  * log_traffic: protocol bytes, when debug >= 2: dir is "->" or "<-", the

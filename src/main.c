@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,19 @@
 #include "version.h"
 
 static struct conf conf;
+/*
+ * The servers resolved from it (about 50 KiB, nearly all of it room for
+ * addresses a run seldom fills): static, so that the stack stays small
+ * and only what is written is paid for.
+ */
+static struct pool pool;
 /* The ring over its storage, allocated once: reachable until exit. */
 static struct ring ring;
+/*
+ * Where the verdict goes: static like the pointers the signal handler
+ * keeps into it, and off the stack (its temporary's name is PATH_MAX).
+ */
+static struct dest out;
 
 static const char usage_text[] =
     "usage: clamhook [-c FILE] [-o DEST] [-d N] [FILE...]\n"
@@ -104,12 +116,16 @@ block_signals(void)
 static void
 ensure_std(void)
 {
-	for (int fd = 0; fd < 3; fd++) {
-		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-			continue;
-		if (open("/dev/null", O_WRONLY) != fd)
+	struct pollfd pf[3] = { { .fd = 0 }, { .fd = 1 }, { .fd = 2 } };
+
+	/* One poll for the three: a closed one is POLLNVAL. */
+	while (poll(pf, 3, 0) < 0)
+		if (errno != EINTR)
 			_exit(EX_TEMPFAIL);
-	}
+	for (int fd = 0; fd < 3; fd++)
+		if ((pf[fd].revents & POLLNVAL) &&
+		    open("/dev/null", O_WRONLY) != fd)
+			_exit(EX_TEMPFAIL);
 }
 
 /*
@@ -438,7 +454,6 @@ map_ring(void)
 static int
 scan_all(struct pool *pool, const struct why *no_pool, const struct args *a)
 {
-	struct dest out;
 	struct run run = { .out = &out, .status = EX_CLEAN,
 		.batch = a->nfiles > 1 };
 	int n = a->nfiles > 0 ? a->nfiles : 1;
@@ -480,12 +495,29 @@ scan_all(struct pool *pool, const struct why *no_pool, const struct args *a)
 	return run.status;
 }
 
+/*
+ * report: -t, -p or -s, whose output goes to standard output through a
+ * buffer of their own (a scan has none on its stack).  Returns the exit
+ * status.
+ */
+static int
+report(int action)
+{
+	struct out out = OUT_INIT(1);
+
+	if (action == 't')
+		conf_print(&conf, &out);
+	if (action == 'p')
+		return health_ping(&pool, &out);
+	if (action == 's')
+		return health_self_test(&pool, &ring, &out);
+	return out_flush(&out) == 0 ? EX_CLEAN : EX_TEMPFAIL;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct args a;
-	struct pool pool;
-	struct out out = OUT_INIT(1);
 	struct why w = { .text = "" };
 	int st;
 
@@ -495,10 +527,8 @@ main(int argc, char **argv)
 		return st;
 	if ((st = load_config(&a)) >= 0)
 		return st;
-	if (a.action == 't') {
-		conf_print(&conf, &out);
-		return out_flush(&out) == 0 ? EX_CLEAN : EX_TEMPFAIL;
-	}
+	if (a.action == 't')
+		return report('t');
 	if (map_ring() < 0) {
 		if (a.action == 0)
 			drop_stale(conf.output);
@@ -510,9 +540,7 @@ main(int argc, char **argv)
 		log_error("%s", w.text);
 		return EX_TEMPFAIL;
 	}
-	if (a.action == 'p')
-		return health_ping(&pool, &out);
-	if (a.action == 's')
-		return health_self_test(&pool, &ring, &out);
+	if (a.action != 0)
+		return report(a.action);
 	return scan_all(&pool, &w, &a);
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fmt.h"
+#include "io.h"
 #include "log.h"
 #include "pool.h"
 
@@ -40,60 +40,64 @@ resolve(struct pool *p, struct why *w)
 
 /*
  * load_state: the state under its lock, the round-robin counter taken
- * (incremented) when balancing so.  Returns 0, or -1 when there is no
- * usable state (s empty; a warning logged).
+ * (incremented) when balancing so; the servers' dead marks into
+ * p->was_dead.  Returns the counter's value, or 0 when there is no usable
+ * state (a warning logged).  Its own frame: the state is large, and a run
+ * without a state file need not have it on its stack.
  */
-static int
-load_state(const struct conf *c, struct state *s)
+static uint64_t
+load_state(struct pool *p)
 {
+	const struct conf *c = p->c;
+	long long now = io_wall();
+	struct state s;
 	struct why w;
-	int fd, st = 0;
+	int fd;
 
-	memset(s, 0, sizeof(*s));
 	if ((fd = state_lock(c->state_file, &w)) < 0) {
 		log_warn("%s (ignored)", w.text);
-		return -1;
+		return 0;
 	}
-	if (state_read(fd, c->state_file, s, &w) < 0)
+	if (state_read(fd, c->state_file, &s, &w) < 0)
 		log_warn("%s (ignored)", w.text);
 	if (c->balance == BALANCE_ROUND_ROBIN) {
-		s->next++;
-		if (state_write(fd, c->state_file, s, &w) < 0)
+		s.next++;
+		if (state_write(fd, c->state_file, &s, &w) < 0)
 			log_warn("%s", w.text);
 	}
 	state_unlock(fd);
-	return st;
+	for (int i = 0; i < p->n; i++)
+		p->was_dead[i] = state_dead_until(&s, p->addr[i].name) > now;
+	/* 0 stands for "no state": a counter read as 0 counts as 1. */
+	return s.next != 0 ? s.next : 1;
 }
 
 int
 pool_init(struct pool *p, const struct conf *c, struct why *w)
 {
-	struct state s;
-	int start, k = 0, alive = 0, used = 0;
-	long long now = (long long)time(NULL);
+	uint64_t next = 0;
+	int start, k = 0, alive = 0;
 
 	/* Only what is read is set: the address table is large. */
 	p->c = c;
 	if (dial_init(&p->dial, c, w) < 0 || resolve(p, w) < 0)
 		return -1;
-
-	s.next = 0;
-	s.ndead = 0;
+	for (int i = 0; i < p->n; i++)
+		p->was_dead[i] = 0;
 	/* With one server there is no order to choose: leave the file be. */
 	if (c->state_file[0] != '\0' && p->n > 1)
-		used = load_state(c, &s) == 0;
+		next = load_state(p);
 	if (c->balance == BALANCE_FAILOVER)
 		start = 0;
-	else if (used)
-		start = (int)((s.next - 1) % (uint64_t)p->n);
+	else if (next != 0)
+		start = (int)((next - 1) % (uint64_t)p->n);
 	else
-		start = (int)((unsigned)getpid() % (unsigned)p->n);
+		start = p->n > 1 ? (int)((unsigned)getpid() % (unsigned)p->n) : 0;
 
 	/* Live servers first, in turn from start; dead ones after them. */
 	for (int i = 0; i < p->n; i++) {
 		int j = (start + i) % p->n;
 
-		p->was_dead[j] = state_dead_until(&s, p->addr[j].name) > now;
 		if (!p->was_dead[j])
 			p->order[k++] = j, alive++;
 	}
@@ -125,7 +129,7 @@ pool_mark(struct pool *p, int i, int dead)
 	if (state_read(fd, c->state_file, &s, &w) < 0)
 		log_warn("%s (ignored)", w.text);
 	state_mark(&s, p->addr[i].name,
-	    dead ? (long long)time(NULL) + c->retry_dead_s : 0);
+	    dead ? io_wall() + c->retry_dead_s : 0);
 	if (state_write(fd, c->state_file, &s, &w) < 0)
 		log_warn("%s", w.text);
 	state_unlock(fd);

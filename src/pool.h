@@ -17,11 +17,11 @@
 
 struct pool {
 	const struct conf *c;
-	struct dial dial;	/* how every server is reached */
-	struct net_addr addr[POOL_MAX];
 	int n;
 	int order[POOL_MAX];	/* indexes into addr, in the order to try */
 	int was_dead[POOL_MAX];	/* marked dead in the state file */
+	struct dial dial;	/* how every server is reached */
+	struct net_addr addr[POOL_MAX];	/* last: only addr[0..n) touched */
 };
 
 /*

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fmt.h"
@@ -123,7 +122,7 @@ state_write(int fd, const char *path, const struct state *s, struct why *w)
 {
 	char buf[STATE_MAX];
 	size_t o = 0;
-	long long now = (long long)time(NULL);
+	long long now = io_wall();
 
 	o += (size_t)fmt_s(buf, sizeof(buf), "clamhook-state 1\nnext %"
 	    PRIu64 "\n", s->next);
