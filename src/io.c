@@ -18,8 +18,14 @@
 static void
 read_clock(clockid_t id, struct timespec *ts)
 {
+#ifdef SYS_clock_gettime
 	if (syscall(SYS_clock_gettime, id, ts) != 0)
 		ts->tv_sec = ts->tv_nsec = 0;
+#else
+	/* 32-bit musl, 64-bit time_t: the C library picks the right call. */
+	if (clock_gettime(id, ts) != 0)
+		ts->tv_sec = ts->tv_nsec = 0;
+#endif
 }
 
 ms_t

@@ -83,6 +83,32 @@ net_name(struct net_addr *a)
 		    a->port);
 }
 
+/*
+ * literal: a->sa from an IPv4 or IPv6 address literal (no scope), with
+ * a->port.  Returns 1, or 0 when host is no such literal.  getaddrinfo
+ * would give the same address, at the price of a heap allocation.
+ */
+static int
+literal(struct net_addr *a, const char *host)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)&a->sa;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->sa;
+
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)a->port);
+		a->salen = sizeof(*in);
+		return 1;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)a->port);
+		a->salen = sizeof(*in6);
+		return 1;
+	}
+	return 0;
+}
+
 int
 net_resolve(const struct conf_server *s, unsigned default_port, int resolve,
     struct net_addr *out, int max, struct why *w)
@@ -115,6 +141,11 @@ net_resolve(const struct conf_server *s, unsigned default_port, int resolve,
 		return 1;
 	}
 
+	if (literal(&a, s->host)) {
+		net_name(&a);
+		out[0] = a;
+		return 1;
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV | (resolve ? 0 : AI_NUMERICHOST);

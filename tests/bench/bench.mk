@@ -4,7 +4,8 @@
 # tests/bench/RESULTS.md and prints it.  Included by the top Makefile, so
 # BIN, BUILDDIR, TARGET, HOST_TARGET, HOST_CC, PYTHON, Q and step are its.
 #
-#   build/bench/floor           tests/bench/floor.c, static musl like clamhook
+#   build/bench/floor           tests/bench/minimal.c, static musl like clamhook
+#   build/bench/spawn           tests/bench/spawn.c, the start-up timer
 #   build/bench/rss             tests/bench/rss.c, a tool's own peak RSS
 #   build/bench/clamhook-glibc  a glibc build of src/ for valgrind's counts
 #
@@ -19,10 +20,17 @@ BENCH_RSS := $(BENCH_DIR)/rss
 BENCH_FLOOR_FLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Os \
 	-ffunction-sections -fdata-sections -static -Wl,--gc-sections
 
-$(BENCH_FLOOR): tests/bench/floor.c
+BENCH_SPAWN := $(BENCH_DIR)/spawn
+
+$(BENCH_FLOOR): tests/bench/minimal.c
 	@mkdir -p $(@D)
 	$(call step,CC,$@)
 	$(Q)$(BENCH_CC) $(BENCH_FLOOR_FLAGS) -o $@ $<
+
+$(BENCH_SPAWN): tests/bench/spawn.c
+	@mkdir -p $(@D)
+	$(call step,HOSTCC,$@)
+	$(Q)$(HOST_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -o $@ $<
 
 $(BENCH_RSS): tests/bench/rss.c
 	@mkdir -p $(@D)
@@ -37,9 +45,11 @@ $(BENCH_GLIBC): $(SRCS) $(wildcard src/*.h)
 
 .PHONY: bench
 ifeq ($(TARGET),$(HOST_TARGET))
-bench: $(BIN) $(TOP_BIN) $(BENCH_FLOOR) $(BENCH_RSS) $(BENCH_GLIBC)
+bench: $(BIN) $(TOP_BIN) $(BENCH_FLOOR) $(BENCH_SPAWN) $(BENCH_RSS) \
+	$(BENCH_GLIBC)
 	$(Q)CLAMHOOK_BIN='$(call sq,$(abspath $(BIN)))' \
 		BENCH_FLOOR='$(call sq,$(abspath $(BENCH_FLOOR)))' \
+		BENCH_SPAWN='$(call sq,$(abspath $(BENCH_SPAWN)))' \
 		BENCH_RSS='$(call sq,$(abspath $(BENCH_RSS)))' \
 		BENCH_GLIBC='$(call sq,$(abspath $(BENCH_GLIBC)))' \
 		MAKE='$(call sq,$(MAKE))' \

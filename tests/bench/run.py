@@ -4,8 +4,8 @@
 Starts a private clamd (Debian's clamav-daemon, a generated two-signature
 database) and, against that one clamd, times clamhook (INSTREAM over TCP and
 over the Unix socket, FILDES over the Unix socket), clamdscan --stream and
---fdpass, and the floor (tests/bench/floor.c, the least an INSTREAM client
-can do) on clean messages of 4 KiB, 1 MiB, 13 MiB and 100 MiB, piped and as
+--fdpass, and the floor (tests/bench/minimal.c, the least an INSTREAM
+client must do) on clean messages of 4 KiB, 1 MiB, 13 MiB and 100 MiB, piped and as
 files.  Runs are interleaved: each round runs every tool once, in an order
 rotated from round to round, so a load change on the machine hits every tool
 alike; ratios to the floor are taken pair by pair within a round.
@@ -17,7 +17,13 @@ and heap allocations of a glibc build under valgrind.  The report goes to
 tests/bench/RESULTS.md and to standard output; goals are reported met or
 missed, never asserted.  Every wait is bounded; clamd is stopped at the end.
 
+The start-up cost of a 4 KiB message, where a Python spawn would cost more
+than the tools, is timed from C: tests/bench/spawn.c runs the floor and
+clamhook in alternating rounds with posix_spawn and reports median wall and
+CPU times and per-round ratios.
+
 Environment: CLAMHOOK_BIN (./clamhook), BENCH_FLOOR (build/bench/floor),
+BENCH_SPAWN (build/bench/spawn),
 BENCH_GLIBC (build/bench/clamhook-glibc), BENCH_RSS (build/bench/rss, from
 tests/bench/rss.c), BENCH_RESULTS (where the report
 goes), BENCH_BUDGET_S (seconds for the whole run, default 780),
@@ -59,6 +65,8 @@ FLOOR = os.path.abspath(os.environ.get(
     "BENCH_FLOOR", os.path.join(REPO, "build", "bench", "floor")))
 GLIBC = os.path.abspath(os.environ.get(
     "BENCH_GLIBC", os.path.join(REPO, "build", "bench", "clamhook-glibc")))
+SPAWN = os.path.abspath(os.environ.get(
+    "BENCH_SPAWN", os.path.join(REPO, "build", "bench", "spawn")))
 RSS = os.path.abspath(os.environ.get(
     "BENCH_RSS", os.path.join(REPO, "build", "bench", "rss")))
 RESULTS = os.environ.get("BENCH_RESULTS",
@@ -614,6 +622,35 @@ def fmt_x(x):
     return "–" if x != x else "%.3f" % x
 
 
+def startup(tools, path, rounds):
+    """The 4 KiB message, standard input a file, timed by spawn (C): the
+    floor and clamhook on TCP, then on the Unix socket.  Returns a list of
+    (tool name, floor name, median_us, cpu_us, ratio, status changes)."""
+    by = {t.name: t for t in tools}
+    sets = [("floor tcp", ["clamhook instream tcp"]),
+            ("floor unix", ["clamhook instream unix", "clamhook fildes unix",
+                            "clamdscan --stream"])]
+    rows = []
+    for ref, names in sets:
+        argv = [SPAWN, str(rounds), path]
+        for n in [ref] + names:
+            argv += by[n].argv(None) + ["--"]
+        r = subprocess.run(argv[:-1], capture_output=True, text=True,
+                           timeout=max(60, left()))
+        got = {}
+        changed = []
+        for line in r.stdout.splitlines():
+            f = line.split()
+            if f[0] == "cmd":
+                got[int(f[1])] = (float(f[3]), float(f[7]), float(f[9]))
+            elif f[0] == "status":
+                changed.append(int(f[1]))
+        for k, n in enumerate([ref] + names):
+            if k in got:
+                rows.append((n, ref) + got[k] + (changed.count(k),))
+    return rows
+
+
 def report(ctx):
     L = []
     add = L.append
@@ -647,10 +684,10 @@ def report(ctx):
         "tools against `floor unix`).  Wall time includes clamd's scan, "
         "which dominates from 1 MiB on; CPU time is the client's own cost "
         "and is much less disturbed by other load.")
-    add("- `floor` (tests/bench/floor.c, static musl, -Os) connects, sends "
-        "zINSTREAM, reads 8192-byte chunks and sends each with one writev, "
-        "sends the zero chunk and prints the reply: no configuration, no "
-        "deadlines, no checks.  clamhook runs with its defaults (chunk_size "
+    add("- `floor` (tests/bench/minimal.c, static musl, -Os) connects, sends "
+        "zINSTREAM, reads the message in pieces of up to 64 KiB and sends "
+        "each as one chunk with one writev, sends the zero chunk and prints "
+        "the reply: no configuration, no deadlines, no checks.  clamhook runs with its defaults (chunk_size "
         "8192, buffer_size 64 KiB), `state_file` empty and `max_size = 0`.")
     add("- clamdscan (Debian, dynamic) uses a clamd.conf naming the same "
         "Unix socket, `--no-summary`.  For a pipe `--fdpass` falls back to "
@@ -660,6 +697,22 @@ def report(ctx):
         "Other work on the machine adds noise to every tool alike (rounds "
         "are interleaved) and dilutes the ratios towards 1.  Scheduling "
         "priority (nice): %s." % (ctx["load0"], ctx["load1"], ctx["nice"]))
+    add("")
+    add("## Start-up: 4 KiB, timed from C")
+    add("")
+    add("`build/bench/spawn` (tests/bench/spawn.c) runs each tool %d "
+        "times in rotated order, standard input the 4 KiB message as a "
+        "file, and times posix_spawn to wait4 from C.  The floor is "
+        "tests/bench/minimal.c: connect, zINSTREAM, the message in the "
+        "chunks its reads give, the zero chunk, the reply." % ctx["su_rounds"])
+    add("")
+    add("| tool | median ms | CPU ms | vs floor (median of per-round "
+        "ratios) | status changes |")
+    add("|---|---|---|---|---|")
+    for name, ref, med, cpu, ratio, changed in ctx["startup"]:
+        add("| %s | %.3f | %.3f | %s | %d |"
+            % (name, med / 1000, cpu / 1000,
+               "1 (floor)" if name == ref else fmt_x(ratio), changed))
     add("")
     add("## Time per message")
     add("")
@@ -872,6 +925,7 @@ def evaluate(ctx):
 def main():
     for p, what in ((CLAMHOOK, "clamhook (make)"),
                     (FLOOR, "the floor (make bench builds it)"),
+                    (SPAWN, "the start-up timer (make bench builds it)"),
                     (CLAMD, "clamd (clamav-daemon)"),
                     (CLAMDSCAN, "clamdscan")):
         if not os.access(p, os.X_OK):
@@ -950,6 +1004,10 @@ def measure(wd, load0, nice_note, started, cross_notes, sizes):
             path, data = timed(case)
             run_case(case, path, data, rounds, warm, wd)
 
+        su_rounds = 30 if QUICK else 400
+        note("start-up: 4 KiB, %d rounds, timed from C" % su_rounds)
+        su = startup(tools, msgs[0][1], su_rounds)
+
         note("throughput: 1,000 x 4 KiB piped")
         tp_tools = [t for t in tools if t.piped]
         tp = throughput(tp_tools, msgs[0][2], wd,
@@ -1012,6 +1070,7 @@ def measure(wd, load0, nice_note, started, cross_notes, sizes):
         "throughput": tp, "rss": rss, "heap": heap,
         "sizes": sizes, "floor_size": floor_size(),
         "cross_notes": cross_notes, "rounds_note": rounds_note,
+        "startup": su, "su_rounds": su_rounds,
     }
     if bad:
         ctx["rounds_note"] = (ctx["rounds_note"] + "\n\nSanity check "
