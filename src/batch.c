@@ -101,13 +101,14 @@ session_done(struct link *s, struct pool *p, enum link_end how)
  * and pass it as clean.
  */
 static int
-stdin_again(char **files, int k, struct outcome *o)
+stdin_again(const struct pool *p, char **files, int k, struct outcome *o)
 {
 	if (strcmp(files[k], "-") != 0)
 		return 0;
 	for (int j = 0; j < k; j++) {
 		if (strcmp(files[j], "-") == 0) {
 			verdict_outcome(o);
+			o->deadline = io_after(p->c->timeout_ms);
 			verdict_add_error(o,
 			    "-: standard input named more than once");
 			return 1;
@@ -131,10 +132,10 @@ batch_scan(struct pool *p, char **files, int n, struct ring *r,
 		l.done = session_done;
 	}
 	for (int k = 0; k < n && st == 0; k++) {
-		if (stdin_again(files, k, &o))
+		if (stdin_again(p, files, k, &o))
 			log_step("%s: skipped, named twice", files[k]);
 		else
-			scan_file(p, &l, files[k], r, &o);
+			scan_file(p, &l, files[k], io_now(), r, &o);
 		st = record(ctx, files[k], &o);
 	}
 	session_end(p, &l, 1);

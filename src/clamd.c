@@ -33,8 +33,29 @@ clamd_read_reply(int fd, struct reply *r, ms_t deadline, struct why *w)
 		st = reply_feed(r, buf, (size_t)n, &used);
 		if (st < 0)
 			return why_set(w, "reply longer than %d bytes", REPLY_MAX);
+		/* One request, one reply: nothing may follow it unasked. */
+		if (st == 1 && used < (size_t)n) {
+			why_set(w, "protocol error: %zu bytes after the reply",
+			    (size_t)n - used);
+			return why_as(w, WHY_PROTOCOL);
+		}
 	}
 	return 0;
+}
+
+int
+clamd_read_close(int fd, ms_t deadline, struct why *w)
+{
+	char buf[64];
+	ssize_t n = io_read(fd, buf, sizeof(buf),
+	    io_min(deadline, io_after(CLAMD_CLOSE_GRACE_MS)));
+
+	if (n <= 0)
+		return 0;	/* closed, reset, or silent: nothing more came */
+	log_traffic("<-", buf, (size_t)n);
+	why_set(w, "protocol error: %zd bytes after the reply, before the "
+	    "close", n);
+	return why_as(w, WHY_PROTOCOL);
 }
 
 int

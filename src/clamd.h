@@ -24,9 +24,20 @@ int clamd_command(int fd, const char *cmd, struct reply *r, ms_t deadline,
 
 /*
  * clamd_read_reply: read until r holds one complete reply.  Returns 0, or
- * -1 with w set (closed before a terminator, overlong, deadline).
+ * -1 with w set (closed before a terminator, overlong, deadline; bytes
+ * after the terminator in the same read: WHY_PROTOCOL).
  */
 int clamd_read_reply(int fd, struct reply *r, ms_t deadline, struct why *w);
+
+/*
+ * clamd_read_close: outside a session clamd closes the connection right
+ * after its reply; read on until it does (at most CLAMD_CLOSE_GRACE_MS, and
+ * the deadline).  Returns 0 when nothing came before the close (or within
+ * the grace), -1 with w set (WHY_PROTOCOL) when bytes did: a second reply
+ * is never taken as part of the first.
+ */
+#define CLAMD_CLOSE_GRACE_MS 1000
+int clamd_read_close(int fd, ms_t deadline, struct why *w);
 
 /* A message to send: where it comes from and how. */
 struct clamd_msg {

@@ -1020,6 +1020,34 @@ choice_name(const struct choice *choices, int v)
 }
 
 /*
+ * check_output: a file destination's temporary, ".NAME.XXXXXX" beside it
+ * (dest.c), must be a possible name: NAME at most NAME_MAX -
+ * CONF_TMP_EXTRA bytes, the whole path under PATH_MAX.  A FIFO or a device
+ * already there needs no temporary.
+ */
+static int
+check_output(const struct conf *c, const unsigned *seen, struct why *w)
+{
+	const char *o = c->output, *base = strrchr(o, '/');
+	size_t len = strlen(o);
+	struct stat st;
+
+	if (strcmp(o, "-") == 0 || strncmp(o, "fd:", 3) == 0 ||
+	    (stat(o, &st) == 0 && (S_ISFIFO(st.st_mode) ||
+	    S_ISCHR(st.st_mode))))
+		return 0;
+	base = base != NULL ? base + 1 : o;
+	if (strlen(base) + CONF_TMP_EXTRA > NAME_MAX ||
+	    len + CONF_TMP_EXTRA >= PATH_MAX)
+		return at(w, c->file, seen ? seen[K_verdict_output] : 0,
+		    "output: a file name of at most %d bytes, and a path of at "
+		    "most %d: the verdict is written to \".NAME.XXXXXX\" "
+		    "beside it first", NAME_MAX - CONF_TMP_EXTRA,
+		    PATH_MAX - 1 - CONF_TMP_EXTRA);
+	return 0;
+}
+
+/*
  * check: the combinations that cannot work.  seen, when known, gives the
  * line of each key for the message.
  */
@@ -1053,7 +1081,12 @@ check(const struct conf *c, const unsigned *seen, struct why *w)
 	if (c->socks_version == 4 && c->socks_pass[0] != '\0')
 		return at(w, c->file, seen ? seen[K_socks_password] : 0,
 		    "SOCKS 4a takes no password (only a username)");
-	return 0;
+	/* §5.1: STREAM has no size-limit reply; only max_size guards it. */
+	if (c->protocol == PROTO_STREAM && c->max_size == 0)
+		return at(w, c->file, seen ? seen[K_message_max_size] : 0,
+		    "protocol stream needs max_size (at or below clamd's "
+		    "StreamMaxLength): STREAM cannot tell a cut message");
+	return check_output(c, seen, w);
 }
 
 #define DEFAULT(sec, key, field, type, def, min, max, choices) \

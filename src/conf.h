@@ -84,6 +84,8 @@ struct conf_server {
 	X(log, ident, ident, IDENT, "clamhook", 0, 63, 0)
 
 #define CONF_SIZE_MAX ((uint64_t)1 << 62)
+/* A file verdict's temporary adds ".", "." and 6 characters (dest.c). */
+#define CONF_TMP_EXTRA 8
 
 #define CONF_FIELD(sec, key, field, type, def, min, max, choices) \
 	CONF_FIELD_##type(field, max)

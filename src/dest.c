@@ -1,21 +1,27 @@
 /* SPDX-License-Identifier: ISC */
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "dest.h"
 
 #define TMP_TRIES 64   /* names tried before giving up on EEXIST */
 #define TMP_SUFFIX 6   /* random characters after ".NAME." */
 #define FIFO_NAP_MS 25 /* between opens of a FIFO with no reader */
+#define TICK_MS 50     /* a blocked write is interrupted this often */
+
+_Static_assert(2 + TMP_SUFFIX == CONF_TMP_EXTRA, "conf.c checks the names");
 
 /*
  * The temporary file of the current destination, for the signal handler.
@@ -116,15 +122,23 @@ open_tmp(struct dest *v, struct why *w)
 	v->tmp[dirlen + 1 + baselen] = '.';
 	v->tmp[dirlen + 1 + baselen + 1 + TMP_SUFFIX] = '\0';
 	for (try = 0; try < TMP_TRIES; try++) {
+		sigset_t term, old;
+
 		tmp_suffix(v->tmp + dirlen + 1 + baselen + 1, try);
+		/* Created and named for the handler with no signal between. */
+		sigemptyset(&term);
+		sigaddset(&term, SIGTERM);
+		sigaddset(&term, SIGINT);
+		sigaddset(&term, SIGHUP);
+		sigprocmask(SIG_BLOCK, &term, &old);
 		v->fd = open(v->tmp,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (v->fd != -1) {
-			sig_tmp = v->tmp;
-			sig_path = v->path;
-			return 0;
-		}
 		err = errno;
+		if (v->fd != -1)
+			sig_tmp = v->tmp;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (v->fd != -1)
+			return 0;
 		if (err != EEXIST && err != EINTR)
 			break;
 	}
@@ -160,6 +174,8 @@ dest_open(struct dest *v, const char *dest, unsigned timeout_ms,
 	v->path = dest;
 	v->fd = -1;
 	v->timeout_ms = timeout_ms;
+	v->deadline = io_after(timeout_ms);
+	v->follow = 0;
 	if (strcmp(dest, "-") == 0) {
 		v->path = "standard output";
 		return open_fd(v, STDOUT_FILENO, w);
@@ -178,12 +194,19 @@ dest_open(struct dest *v, const char *dest, unsigned timeout_ms,
 	if (lstat(dest, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return why_set(w, "verdict %s: is a directory", dest);
-		if (S_ISFIFO(st.st_mode)) {
+		/* /dev/stdout, /dev/console: written through the link. */
+		v->follow = S_ISLNK(st.st_mode);
+		if (v->follow && stat(dest, &st) < 0)
+			st.st_mode = S_IFREG;
+		if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
 			v->kind = DEST_FIFO;
 			return 0;
 		}
+		v->follow = 0;
 	}
 	v->kind = DEST_FILE;
+	/* Until it is committed, a signal removes an earlier verdict. */
+	sig_path = v->path;
 	return open_tmp(v, w);
 }
 
@@ -196,22 +219,65 @@ nap(ms_t ms)
 }
 
 /*
- * Open the FIFO for writing.  Non-blocking, open(2) fails with ENXIO while
- * no reader has it open: try again every FIFO_NAP_MS until timeout_ms has
- * passed.  Then make it blocking so the record goes in one write(2).
+ * timed_write: write(2) that ends by the deadline even on a blocking
+ * descriptor: an interval timer interrupts it every TICK_MS (a timer that
+ * fired before the write began is followed by the next), and the deadline
+ * is checked each time.  Returns what write(2) returns; -1 with ETIMEDOUT
+ * at the deadline.
+ */
+static void
+on_tick(int sig)
+{
+	(void)sig;
+}
+
+static ssize_t
+timed_write(int fd, const void *p, size_t len, ms_t deadline)
+{
+	static int ready;
+	struct itimerval it = { { 0, TICK_MS * 1000 }, { 0, TICK_MS * 1000 } };
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	ssize_t n;
+	int err;
+
+	if (!ready) {
+		struct sigaction sa;
+
+		/* No SA_RESTART: the tick must end a blocked write. */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_tick;
+		sigaction(SIGALRM, &sa, NULL);
+		ready = 1;
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+	while ((n = write(fd, p, len)) < 0 && errno == EINTR &&
+	    io_now() < deadline)
+		continue;
+	err = errno;
+	setitimer(ITIMER_REAL, &off, NULL);
+	if (n < 0 && err == EINTR)
+		err = ETIMEDOUT;
+	errno = err;
+	return n;
+}
+
+/*
+ * Open the FIFO (or device) for writing.  Non-blocking, open(2) of a FIFO
+ * fails with ENXIO while no reader has it open: try again every
+ * FIFO_NAP_MS until the deadline.  Then make it blocking so the record
+ * goes in one write(2).
  */
 static int
 open_fifo(struct dest *v, struct why *w)
 {
-	ms_t deadline = io_after(v->timeout_ms);
 	struct stat st;
 	int fd, err;
 
 	for (;;) {
 		ms_t left;
 
-		fd = open(v->path,
-		    O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+		fd = open(v->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC |
+		    O_NOCTTY | (v->follow ? 0 : O_NOFOLLOW));
 		if (fd != -1)
 			break;
 		if (errno == EINTR)
@@ -219,13 +285,14 @@ open_fifo(struct dest *v, struct why *w)
 		if (errno != ENXIO)
 			return why_errno(w, errno,
 			    "verdict %s: cannot open the FIFO", v->path);
-		if ((left = deadline - io_now()) <= 0)
+		if ((left = v->deadline - io_now()) <= 0)
 			return why_set(w,
 			    "verdict %s: no reader on the FIFO after %u ms",
 			    v->path, v->timeout_ms);
 		nap(io_min(left, FIFO_NAP_MS));
 	}
-	if (fstat(fd, &st) == -1 || !S_ISFIFO(st.st_mode)) {
+	if (fstat(fd, &st) == -1 || !(S_ISFIFO(st.st_mode) ||
+	    S_ISCHR(st.st_mode))) {
 		close(fd);
 		return why_set(w, "verdict %s: no longer a FIFO", v->path);
 	}
@@ -245,16 +312,42 @@ write_fifo(struct dest *v, const char *rec, size_t len, struct why *w)
 
 	if (v->fd == -1 && open_fifo(v, w) == -1)
 		return -1;
-	while ((n = write(v->fd, rec, len)) == -1 && errno == EINTR)
-		;
+	n = timed_write(v->fd, rec, len, v->deadline);
 	if (n == -1 && errno == EPIPE)
 		return why_set(w, "verdict %s: the reader closed the FIFO",
 		    v->path);
+	if (n == -1 && errno == ETIMEDOUT)
+		return why_set(w, "verdict %s: not writable after %u ms",
+		    v->path, v->timeout_ms);
 	if (n == -1)
 		return why_errno(w, errno, "verdict %s: cannot write", v->path);
 	if ((size_t)n != len)
 		return why_set(w, "verdict %s: short write (%zd of %zu bytes)",
 		    v->path, n, len);
+	return 0;
+}
+
+/* write_fd: all of rec to a descriptor, blocking or not, by the deadline. */
+static int
+write_fd(struct dest *v, const char *rec, size_t len, struct why *w)
+{
+	while (len > 0) {
+		ssize_t n = timed_write(v->fd, rec, len, v->deadline);
+
+		if (n < 0 && errno == EAGAIN) {
+			if (io_wait(v->fd, POLLOUT, v->deadline) > 0)
+				continue;
+			errno = ETIMEDOUT;
+		}
+		if (n < 0 && errno == ETIMEDOUT)
+			return why_set(w, "verdict %s: not writable after %u ms",
+			    v->path, v->timeout_ms);
+		if (n < 0)
+			return why_errno(w, errno, "verdict %s: cannot write",
+			    v->path);
+		rec += n;
+		len -= (size_t)n;
+	}
 	return 0;
 }
 
@@ -284,13 +377,7 @@ dest_write(struct dest *v, const char *rec, size_t len, struct why *w)
 	case DEST_FIFO:
 		return write_fifo(v, rec, len, w);
 	case DEST_FD:
-		if (io_write_all(v->fd, rec, len, io_after(v->timeout_ms)) == 0)
-			return 0;
-		if (errno == ETIMEDOUT)
-			return why_set(w,
-			    "verdict %s: not writable after %u ms", v->path,
-			    v->timeout_ms);
-		return why_errno(w, errno, "verdict %s: cannot write", v->path);
+		return write_fd(v, rec, len, w);
 	default:
 		if (v->fd == -1)
 			return why_set(w, "verdict %s: not open", v->path);

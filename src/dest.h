@@ -11,7 +11,12 @@
  * Where records go (§4.3).  Opened once per run, written once per message,
  * then committed (or aborted on failure).
  */
-enum dest_kind { DEST_FILE, DEST_FIFO, DEST_FD };
+enum dest_kind {
+	DEST_FILE,	/* a regular file (or nothing yet): replaced whole */
+	DEST_FIFO,	/* a FIFO or a character device, or a link to one:
+			   written through, never replaced or removed */
+	DEST_FD,	/* "fd:N" or "-" */
+};
 
 struct dest {
 	enum dest_kind kind;
@@ -19,24 +24,29 @@ struct dest {
 	const char *path;	/* final path (DEST_FILE, DEST_FIFO), the
 				   caller's, which must outlive v; for DEST_FD
 				   the name used in messages */
+	unsigned timeout_ms;	/* for messages: the wait allowed */
+	ms_t deadline;		/* every wait ends by it: dest_open sets it
+				   timeout_ms ahead; a caller may move it
+				   to each record's own */
+	int follow;		/* DEST_FIFO reached through a link */
 	char tmp[PATH_MAX];	/* temporary file (DEST_FILE), "" when none */
-	unsigned timeout_ms;	/* FIFO: how long to wait for a reader */
 };
 
 /*
- * dest_open: prepare dest ("-", "fd:N", a FIFO path or a file path), a
- * string that outlives v.
- * A file gets a new temporary file beside it (O_EXCL, never a link); a FIFO
- * is opened only when the first record is written.  Returns 0 or -1, w set.
+ * dest_open: prepare dest ("-", "fd:N", a FIFO or device path or a file
+ * path), a string that outlives v.  A file gets a new temporary file
+ * beside it (O_EXCL, never a link), created with the termination signals
+ * held, so that a signal finds it named for removal; a FIFO or a device is
+ * opened only when the first record is written.  Returns 0 or -1, w set.
  */
 int dest_open(struct dest *v, const char *dest, unsigned timeout_ms,
     struct why *w);
 
 /*
  * dest_write: write one record.  A FIFO is opened for writing first,
- * waiting up to timeout_ms for a reader, and each record goes in one
- * write(); a descriptor that is not ready (a full pipe) is waited for up to
- * timeout_ms.  A record of length 0 writes nothing and opens nothing.
+ * waiting for a reader, and each record goes in one write().  Every wait,
+ * and every write, to a blocking descriptor too (a full pipe, a FIFO whose
+ * reader stopped reading), ends by v->deadline (SPEC §4.3).  A record of length 0 writes nothing and opens nothing.
  * Returns 0 or -1, w set.
  */
 int dest_write(struct dest *v, const char *rec, size_t len,

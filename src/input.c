@@ -1,25 +1,60 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "input.h"
 
+/*
+ * wait_writer: a FIFO opened without waiting (O_NONBLOCK) has no writer
+ * yet, or had one: Linux reports nothing until one has come, then POLLIN,
+ * or POLLHUP once it is gone.  Wait for that until the deadline: a read
+ * before it would take the missing writer for an empty message.
+ */
+static int
+wait_writer(struct input *in, ms_t deadline, struct why *w)
+{
+	int r = io_wait(in->fd, POLLIN, deadline);
+
+	if (r > 0)
+		return 0;
+	if (r == 0)
+		why_set(w, "%s: a FIFO with no writer until the deadline",
+		    in->name);
+	else
+		why_errno(w, errno, "%s", in->name);
+	return why_as(w, WHY_INPUT);
+}
+
 int
-input_open(struct input *in, const char *path, uint64_t limit, struct why *w)
+input_open(struct input *in, const char *path, uint64_t limit,
+    ms_t deadline, struct why *w)
 {
 	struct stat st;
+	int fl;
 
 	memset(in, 0, sizeof(*in));
 	in->limit = limit;
 	if (path == NULL || strcmp(path, "-") == 0) {
 		in->fd = 0;
 		in->name = "stdin";
+		/*
+		 * A descriptor clamhook cannot read is never handed on: with
+		 * FILDES, clamd could not read it either, and would answer
+		 * OK for nothing.
+		 */
+		if ((fl = fcntl(0, F_GETFL)) < 0)
+			return why_errno(w, errno, "stdin");
+		if ((fl & O_ACCMODE) == O_WRONLY)
+			return why_set(w, "stdin: not open for reading");
 	} else {
 		in->name = path;
-		in->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		/* Not blocking: a FIFO without a writer is waited for below. */
+		in->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+		    O_NONBLOCK);
 		if (in->fd < 0)
 			return why_errno(w, errno, "%s", path);
 		in->owned = 1;
@@ -33,6 +68,11 @@ input_open(struct input *in, const char *path, uint64_t limit, struct why *w)
 	if (S_ISDIR(st.st_mode)) {
 		input_close(in);
 		return why_set(w, "%s: is a directory", in->name);
+	}
+	if (in->owned && S_ISFIFO(st.st_mode) &&
+	    wait_writer(in, deadline, w) < 0) {
+		input_close(in);
+		return -1;
 	}
 	if (S_ISREG(st.st_mode)) {
 		in->is_regular = 1;

@@ -27,11 +27,13 @@ struct input {
 
 /*
  * input_open: open path read-only (or use standard input when path is NULL
- * or "-"); a directory is refused.  limit is [message] max_size.
- * Returns 0 or -1 with w ("msg.eml: No such file or directory").
+ * or "-"); a directory, and a standard input open for writing only, are
+ * refused; a FIFO is waited for until a writer has come, at most until the
+ * deadline.  limit is [message] max_size.  Returns 0 or -1 with w
+ * ("msg.eml: No such file or directory").
  */
 int input_open(struct input *in, const char *path, uint64_t limit,
-    struct why *w);
+    ms_t deadline, struct why *w);
 
 /*
  * input_fill: one read into the ring's free space, waiting at most until

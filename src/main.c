@@ -40,6 +40,8 @@ static struct ring ring;
  * keeps into it, and off the stack (its temporary's name is PATH_MAX).
  */
 static struct dest out;
+/* When clamhook started: a single message's deadline counts from it. */
+static ms_t started;
 
 static const char usage_text[] =
     "usage: clamhook [-c FILE] [-o DEST] [-d N] [FILE...]\n"
@@ -87,6 +89,8 @@ set_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* A file-size limit fails a write (75) instead of killing the run. */
+	sigaction(SIGXFSZ, &sa, NULL);
 	sa.sa_handler = on_signal;
 	sigfillset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -178,6 +182,7 @@ record(void *ctx, const char *file, struct outcome *o)
 	if (len <= 0)
 		return 0;
 	log_step("verdict: %.*s", len - 1, rec);
+	run->out->deadline = o->deadline;
 	if (dest_write(run->out, rec, (size_t)len, &w) < 0) {
 		log_error("%s", w.text);
 		run->status = EX_TEMPFAIL;
@@ -188,24 +193,37 @@ record(void *ctx, const char *file, struct outcome *o)
 }
 
 /*
+ * drain_stdin: when path is standard input (NULL or "-"), read it to its
+ * end (at most until the deadline) so that the process feeding clamhook
+ * sees no broken pipe.  Returns the bytes read.
+ */
+static uint64_t
+drain_stdin(const char *path)
+{
+	struct input in;
+	struct why ignored;
+	ms_t deadline = started + conf.timeout_ms;
+
+	if ((path != NULL && strcmp(path, "-") != 0) ||
+	    input_open(&in, NULL, 0, deadline, &ignored) < 0)
+		return 0;
+	input_drain(&in, deadline, &ignored);
+	return in.total;
+}
+
+/*
  * unscanned: the outcome of a message no server can be asked about: an
- * error, after reading standard input to its end so that the process
- * feeding clamhook sees no broken pipe.
+ * error, after its standard input was read to the end.
  */
 static int
 unscanned(struct run *run, const char *path, const struct why *why)
 {
 	struct outcome o;
-	struct input in;
-	struct why ignored;
 
 	verdict_outcome(&o);
+	o.deadline = started + conf.timeout_ms;
 	verdict_add_error(&o, why->text);
-	if ((path == NULL || strcmp(path, "-") == 0) &&
-	    input_open(&in, NULL, 0, &ignored) == 0) {
-		input_drain(&in, io_after(conf.timeout_ms), &ignored);
-		o.bytes = in.total;
-	}
+	o.bytes = drain_stdin(path);
 	return record(run, path, &o);
 }
 
@@ -445,7 +463,8 @@ map_ring(void)
 }
 
 /*
- * scan_all: every message of the command line, each to its record, then
+ * scan_all: every message of the command line, each to its record in the
+ * destination opened (out), then
  * the verdict committed, or nothing left behind when the run failed (a
  * shell record of a failure is kept, a partly written one never).  With
  * no pool (no server could be resolved: no_pool says why) every message
@@ -459,11 +478,6 @@ scan_all(struct pool *pool, const struct why *no_pool, const struct args *a)
 	int n = a->nfiles > 0 ? a->nfiles : 1;
 	struct why w;
 
-	if (dest_open(&out, conf.output, conf.timeout_ms, &w) < 0) {
-		log_error("%s", w.text);
-		dest_abort(&out);
-		return EX_TEMPFAIL;
-	}
 	if (pool == NULL) {
 		for (int i = 0; i < n; i++)
 			if (unscanned(&run, a->nfiles > 0 ? a->files[i] : NULL,
@@ -477,7 +491,7 @@ scan_all(struct pool *pool, const struct why *no_pool, const struct args *a)
 		struct outcome o;
 
 		scan_direct(&l);
-		scan_file(pool, &l, path, &ring, &o);
+		scan_file(pool, &l, path, started, &ring, &o);
 		record(&run, path, &o);
 	}
 	if (run.status == EX_TEMPFAIL && (conf.format != FORMAT_SHELL ||
@@ -496,6 +510,28 @@ scan_all(struct pool *pool, const struct why *no_pool, const struct args *a)
 }
 
 /*
+ * open_dest: the verdict's destination, before anything can wait (names
+ * to resolve, a lock), so that from here on a signal leaves no earlier
+ * verdict behind.  When it cannot be opened, standard input is still read
+ * to its end.  Returns -1 to go on, or the exit status.
+ */
+static int
+open_dest(const struct args *a)
+{
+	struct why w;
+
+	if (dest_open(&out, conf.output, conf.timeout_ms, &w) == 0)
+		return -1;
+	log_error("%s", w.text);
+	dest_abort(&out);
+	if (a->nfiles == 0)
+		(void)drain_stdin(NULL);
+	for (int i = 0; i < a->nfiles; i++)
+		(void)drain_stdin(a->files[i]);
+	return EX_TEMPFAIL;
+}
+
+/*
  * report: -t, -p or -s, whose output goes to standard output through a
  * buffer of their own (a scan has none on its stack).  Returns the exit
  * status.
@@ -505,8 +541,15 @@ report(int action)
 {
 	struct out out = OUT_INIT(1);
 
-	if (action == 't')
+	if (action == 't') {
 		conf_print(&conf, &out);
+		/* The Sun manual's null verdict: allowed, but say what it does. */
+		if (conf.mode == 0 && conf.verdict[0] == '\0')
+			log_warn("%s: mode 0 with an empty verdict: an infected "
+			    "message gets the same empty record as a clean "
+			    "one; only the exit status tells them apart",
+			    conf.file);
+	}
 	if (action == 'p')
 		return health_ping(&pool, &out);
 	if (action == 's')
@@ -521,6 +564,7 @@ main(int argc, char **argv)
 	struct why w = { .text = "" };
 	int st;
 
+	started = io_now();
 	ensure_std();
 	set_signals();
 	if ((st = parse_args(argc, argv, &a)) >= 0)
@@ -529,9 +573,11 @@ main(int argc, char **argv)
 		return st;
 	if (a.action == 't')
 		return report('t');
+	if (a.action == 0 && (st = open_dest(&a)) >= 0)
+		return st;
 	if (map_ring() < 0) {
 		if (a.action == 0)
-			drop_stale(conf.output);
+			dest_abort(&out);
 		return EX_TEMPFAIL;
 	}
 	if (pool_init(&pool, &conf, &w) < 0) {

@@ -83,20 +83,20 @@ id_prefix(const char *p, size_t n, unsigned long *id)
 	return i + 2;
 }
 
-/* is_subject: p[0..n) is "stream" or "fd[" 1*DIGIT "]". */
-static int
-is_subject(const char *p, size_t n)
+/* subject: p[0..n) as "stream" or "fd[" 1*DIGIT "]", else SUBJECT_NONE. */
+static enum reply_subject
+subject(const char *p, size_t n)
 {
 	size_t i;
 
 	if (is(p, n, LIT("stream")))
-		return 1;
+		return SUBJECT_STREAM;
 	if (n < 5 || memcmp(p, "fd[", 3) != 0 || p[n - 1] != ']')
-		return 0;
+		return SUBJECT_NONE;
 	for (i = 3; i < n - 1; i++)
 		if (!isdig(p[i]))
-			return 0;
-	return 1;
+			return SUBJECT_NONE;
+	return SUBJECT_FD;
 }
 
 /* subject_end: the offset of the first ": " in p[0..n), or n. */
@@ -173,6 +173,7 @@ reply_parse(const char *line, size_t len, struct reply_result *res)
 	n = len - off;
 
 	res->kind = REPLY_TEXT;
+	res->subject = SUBJECT_NONE;
 	res->name = b;
 	res->namelen = n;
 
@@ -192,7 +193,8 @@ reply_parse(const char *line, size_t len, struct reply_result *res)
 	sub = subject_end(b, n);
 	if (ends(b, n, LIT(" ERROR")) && n > sizeof(" ERROR") - 1) {
 		n -= sizeof(" ERROR") - 1;
-		if (sub + 2 < n && is_subject(b, sub)) {
+		if (sub + 2 < n && (res->subject = subject(b, sub)) !=
+		    SUBJECT_NONE) {
 			b += sub + 2;
 			n -= sub + 2;
 		}
@@ -204,7 +206,7 @@ reply_parse(const char *line, size_t len, struct reply_result *res)
 		return;
 	}
 
-	if (sub == n || !is_subject(b, sub))
+	if (sub == n || (res->subject = subject(b, sub)) == SUBJECT_NONE)
 		return;
 	b += sub + 2;
 	n -= sub + 2;

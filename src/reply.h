@@ -52,8 +52,16 @@ enum reply_kind {
 	REPLY_TEXT,		/* anything else; only VERSION expects it */
 };
 
+/* What a reply is about: SUBJECT ": " before its verdict or error. */
+enum reply_subject {
+	SUBJECT_NONE,
+	SUBJECT_STREAM,		/* "stream": INSTREAM and STREAM */
+	SUBJECT_FD,		/* "fd[N]": FILDES */
+};
+
 struct reply_result {
 	enum reply_kind kind;
+	enum reply_subject subject;
 	unsigned long id;	/* IDSESSION request number, 0 when none */
 	const char *name;	/* into the reply: signature or error text */
 	size_t namelen;

@@ -50,8 +50,8 @@ request_oversize(const struct conf *c, const struct input *in,
  */
 static enum request_end
 judge(const struct conf *c, const struct net_addr *a, unsigned long id,
-    const struct reply *rep, const struct input *in, struct outcome *o,
-    struct why *w)
+    int fildes, const struct reply *rep, const struct input *in,
+    struct outcome *o, struct why *w)
 {
 	struct reply_result res;
 	char shown[OUTCOME_TEXT_MAX + 1];
@@ -66,6 +66,14 @@ judge(const struct conf *c, const struct net_addr *a, unsigned long id,
 		else
 			why_set(w, "%s: reply \"%.100s\" carries a session "
 			    "number outside a session", a->name, shown);
+		why_as(w, WHY_PROTOCOL);
+		return REQUEST_NEXT;
+	}
+	/* A verdict is about what was asked: fd[N] for FILDES, else stream. */
+	if ((res.kind == REPLY_OK || res.kind == REPLY_FOUND) &&
+	    res.subject != (fildes ? SUBJECT_FD : SUBJECT_STREAM)) {
+		why_set(w, "%s: reply \"%.100s\" is not about the %s sent",
+		    a->name, shown, fildes ? "descriptor" : "stream");
 		why_as(w, WHY_PROTOCOL);
 		return REQUEST_NEXT;
 	}
@@ -149,5 +157,15 @@ request_run(struct pool *p, int i, int fd, unsigned long id,
 		why_as(w, e.cls);
 		return e.cls == WHY_INPUT ? REQUEST_STOP : REQUEST_NEXT;
 	}
-	return judge(c, a, id, &rep, in, o, w);
+	st = judge(c, a, id, fildes, &rep, in, o, w);
+	/* Outside a session, nothing may come after the verdict. */
+	if (st == REQUEST_FINAL && id == 0 &&
+	    clamd_read_close(fd, deadline, &e) < 0) {
+		why_set(w, "%s: %s", a->name, e.text);
+		why_as(w, WHY_PROTOCOL);
+		o->result = RESULT_ERROR;
+		o->virus[0] = '\0';
+		return REQUEST_NEXT;
+	}
+	return st;
 }

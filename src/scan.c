@@ -142,11 +142,11 @@ finish(const struct conf *c, struct input *in, int final, ms_t start,
 }
 
 void
-scan_file(struct pool *p, struct link *l, const char *path, struct ring *r,
-    struct outcome *o)
+scan_file(struct pool *p, struct link *l, const char *path, ms_t start,
+    struct ring *r, struct outcome *o)
 {
 	const struct conf *c = p->c;
-	ms_t start = io_now(), deadline = start + c->timeout_ms;
+	ms_t deadline = start + c->timeout_ms;
 	enum request_end st = REQUEST_NEXT;
 	uint64_t tried = 0;
 	struct input in;
@@ -154,7 +154,8 @@ scan_file(struct pool *p, struct link *l, const char *path, struct ring *r,
 	int pos, left;
 
 	verdict_outcome(o);
-	if (input_open(&in, path, c->max_size, &w) < 0) {
+	o->deadline = deadline;
+	if (input_open(&in, path, c->max_size, deadline, &w) < 0) {
 		verdict_add_error(o, w.text);
 		return;
 	}

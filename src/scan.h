@@ -43,12 +43,13 @@ void scan_direct(struct link *l);
  * scan_file: open path (NULL or "-": standard input) and scan it: the
  * oversize policy, then each server in turn from the link's last one
  * (those that failed earlier in the run last) until one gives a final
- * answer (OK or FOUND) or the deadline (timeout_ms from now) passes; each
+ * answer (OK or FOUND) or the deadline (timeout_ms from start, which for
+ * a single message is when clamhook started: SPEC §5.2) passes; each
  * try gets the time left shared by the servers still to try.  A failure
  * mid-stream resends from the start when the ring or the file allows.
  * Fills o; never prints.  The input is drained to its end in every case.
  */
-void scan_file(struct pool *p, struct link *l, const char *path,
+void scan_file(struct pool *p, struct link *l, const char *path, ms_t start,
     struct ring *r, struct outcome *o);
 
 #endif

@@ -32,6 +32,7 @@ struct outcome {
 	uint64_t bytes;				/* message size */
 	uint64_t sent;				/* bytes sent to clamd */
 	int64_t ms;				/* elapsed */
+	ms_t deadline;				/* its record's, too */
 };
 
 /*

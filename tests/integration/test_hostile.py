@@ -661,3 +661,32 @@ def test_session_early_ok_is_never_clean(clamhook):
     rec = o.verdict or b""
     assert (b.encode() + b"\tVirus-Test: False\n") not in rec, o
     assert re.search(rb"before the end|protocol", o.err), o
+
+
+# -- One request, one reply, about what was asked (SPEC §5.1) ----------------
+
+@pytest.mark.parametrize("reply,reason", [
+    # A second reply after the first, in the same segment or after it.
+    (r"send 'stream: OK\0stream: Evil FOUND\0'; close", r"after the reply"),
+    (r"send 'stream: OK\0'; sleep 100; send 'stream: Evil FOUND\0'; close",
+     r"after the reply, before the close"),
+    (r"send 'stream: OK\0junk'; close", r"after the reply"),
+    # A subject that is not the request's.
+    (r"send 'fd[4]: OK\0'; close", r"not about the stream"),
+    (r"send 'fd[4]: Evil FOUND\0'; close", r"not about the stream"),
+    # A session number outside a session.
+    (r"send '1: stream: OK\0'; close", r"session number outside a session"),
+])
+def test_reply_strict_never_clean(clamhook, reply, reason):
+    o = scan(clamhook, "accept; command; instream; " + reply)
+    assert_failed(o, reason, within=5)
+
+
+def test_reply_then_silence_is_final_within_grace(clamhook):
+    """A peer that answers OK and then keeps the connection open: clamhook
+    waits at most a second for the close, then the OK stands."""
+    o = scan(clamhook, r"accept; command; instream; send 'stream: OK\0'; "
+             r"hold 5000")
+    assert o.status == 0, o
+    assert o.verdict == b"Virus-Test: False\n", o
+    assert 0.9 <= o.elapsed <= 1.0 + SLACK, o

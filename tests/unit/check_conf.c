@@ -187,7 +187,7 @@ static const char full[] =
     "\n"
     "[message]\n"
     "buffer_size = 16M\n"
-    "max_size = 0\n"
+    "max_size = 1\n"
     "on_oversize = reject\n"
     "\n"
     "[verdict]\n"
@@ -231,7 +231,7 @@ START_TEST(test_full)
 	ck_assert_str_eq(c.socks_user, "someone");
 	ck_assert_int_eq(c.remote_dns, 0);
 	ck_assert_uint_eq(c.buffer_size, 16777216);
-	ck_assert_uint_eq(c.max_size, 0);
+	ck_assert_uint_eq(c.max_size, 1);
 	ck_assert_int_eq(c.on_oversize, OVERSIZE_REJECT);
 	ck_assert_int_eq(c.mode, 3);
 	ck_assert_str_eq(c.field, "X-Virus");
@@ -1136,6 +1136,52 @@ START_TEST(test_garbage)
 }
 END_TEST
 
+/* SPEC §5.1: STREAM cannot see clamd's size limit; max_size guards it. */
+START_TEST(test_stream_needs_max_size)
+{
+	struct conf c;
+
+	ERR(BASE "protocol = stream\n[message]\nmax_size = 0\n",
+	    "t.ini:5: protocol stream needs max_size (at or below clamd's "
+	    "StreamMaxLength): STREAM cannot tell a cut message");
+	/* The line named is the max_size's, wherever protocol is. */
+	ERR("[message]\nmax_size = 0\n" BASE "protocol = stream\n",
+	    "t.ini:2: protocol stream needs max_size (at or below clamd's "
+	    "StreamMaxLength): STREAM cannot tell a cut message");
+	OK(BASE "protocol = stream\n", &c);
+	ck_assert_uint_eq(c.max_size, 26214400);
+	OK(BASE "protocol = instream\n[message]\nmax_size = 0\n", &c);
+}
+END_TEST
+
+/*
+ * SPEC §4.3: a file verdict's temporary ".NAME.XXXXXX" must be a name.
+ * The checks of combinations see -o too: set output as main() does.
+ */
+START_TEST(test_output_room_for_temporary)
+{
+	char msg[256];
+	struct conf c;
+	struct why w;
+
+	OK(BASE, &c);
+	memset(c.output, 'v', 5 + NAME_MAX - 8);
+	memcpy(c.output, "/tmp/", 5);
+	c.output[5 + NAME_MAX - 8] = '\0';
+	ck_assert_int_eq(conf_check(&c, &w), 0);
+	c.output[5 + NAME_MAX - 8] = 'v';
+	c.output[5 + NAME_MAX - 7] = '\0';
+	ck_assert_int_eq(conf_check(&c, &w), -1);
+	snprintf(msg, sizeof(msg), "t.ini: output: a file name of at most "
+	    "%d bytes, and a path of at most %d: the verdict is written to "
+	    "\".NAME.XXXXXX\" beside it first", NAME_MAX - 8, PATH_MAX - 9);
+	ck_assert_str_eq(w.text, msg);
+	/* No temporary for a descriptor, standard output or a device. */
+	OK(BASE "[verdict]\noutput = fd:3\n", &c);
+	OK(BASE "[verdict]\noutput = /dev/null\n", &c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1168,6 +1214,8 @@ main(void)
 	tcase_add_test(t, test_files);
 	tcase_add_test(t, test_round_trip);
 	tcase_add_test(t, test_garbage);
+	tcase_add_test(t, test_stream_needs_max_size);
+	tcase_add_test(t, test_output_room_for_temporary);
 	suite_add_tcase(s, t);
 	r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);

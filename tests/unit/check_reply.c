@@ -539,6 +539,35 @@ START_TEST(test_feed_overflowing_id)
 }
 END_TEST
 
+/* The subject of a verdict, checked against the request (SPEC §5.1). */
+START_TEST(test_parse_subject)
+{
+	static const struct {
+		const char *line;
+		enum reply_subject subject;
+	} t[] = {
+		{ "stream: OK", SUBJECT_STREAM },
+		{ "3: stream: X FOUND", SUBJECT_STREAM },
+		{ "fd[7]: OK", SUBJECT_FD },
+		{ "2: fd[12]: X FOUND", SUBJECT_FD },
+		{ "fd[9]: lstat() failed. ERROR", SUBJECT_FD },
+		{ "stream: INSTREAM size limit exceeded. ERROR", SUBJECT_STREAM },
+		{ "INSTREAM size limit exceeded. ERROR", SUBJECT_NONE },
+		{ "fd[]: OK", SUBJECT_NONE },
+		{ "fd[x]: OK", SUBJECT_NONE },
+		{ "streams: OK", SUBJECT_NONE },
+		{ "PONG", SUBJECT_NONE },
+	};
+	struct reply_result res;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		reply_parse(t[i].line, strlen(t[i].line), &res);
+		ck_assert_msg(res.subject == t[i].subject, "%s: %d", t[i].line,
+		    res.subject);
+	}
+}
+END_TEST
+
 static Suite *
 reply_suite(void)
 {
@@ -560,6 +589,7 @@ reply_suite(void)
 	tcase_add_test(tc, test_feed_max);
 	tcase_add_test(tc, test_feed_binary);
 	tcase_add_test(tc, test_feed_overflowing_id);
+	tcase_add_test(tc, test_parse_subject);
 	suite_add_tcase(s, tc);
 	return s;
 }
