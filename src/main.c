@@ -580,7 +580,7 @@ main(int argc, char **argv)
 			dest_abort(&out);
 		return EX_TEMPFAIL;
 	}
-	if (pool_init(&pool, &conf, &w) < 0) {
+	if (pool_init(&pool, &conf, started + conf.timeout_ms, &w) < 0) {
 		if (a.action == 0)
 			return scan_all(NULL, &w, &a);
 		log_error("%s", w.text);

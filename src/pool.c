@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
 
 #include "fmt.h"
 #include "io.h"
@@ -38,6 +44,111 @@ resolve(struct pool *p, struct why *w)
 	return 0;
 }
 
+/* is_literal: host is an IPv4 or IPv6 address, no resolver needed. */
+static int
+is_literal(const char *host)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, a) == 1 ||
+	    inet_pton(AF_INET6, host, a) == 1;
+}
+
+/* needs_resolver: whether a name of the configuration goes to DNS. */
+static int
+needs_resolver(const struct conf *c)
+{
+	if (c->socks_host[0] != '\0') {
+		if (!is_literal(c->socks_host))
+			return 1;
+		if (c->remote_dns)
+			return 0;	/* the proxy resolves the servers */
+	}
+	for (unsigned i = 0; i < c->nserver; i++)
+		if (!c->server[i].is_unix && !is_literal(c->server[i].host))
+			return 1;
+	return 0;
+}
+
+/* resolve_all: the proxy and the servers, here. */
+static int
+resolve_all(struct pool *p, struct why *w)
+{
+	return dial_init(&p->dial, p->c, w) < 0 || resolve(p, w) < 0 ? -1 : 0;
+}
+
+/* What the resolving child sends back, before the addresses. */
+struct resolved {
+	int rc;
+	int n;
+	struct why w;
+	struct dial dial;
+};
+
+/*
+ * resolve_by: resolve_all, ended at the deadline.  getaddrinfo has no
+ * deadline of its own (a silent resolver costs seconds a name), so when a
+ * name needs one, a child process resolves and sends the result back; the
+ * wait for it ends at the deadline, and the child is killed then.
+ */
+static int
+resolve_by(struct pool *p, ms_t deadline, struct why *w)
+{
+	struct resolved r;
+	ssize_t want, got;
+	pid_t pid;
+	int fds[2];
+
+	if (!needs_resolver(p->c))
+		return resolve_all(p, w);
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return why_errno(w, errno, "resolving names: pipe");
+	if ((pid = fork()) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return why_errno(w, errno, "resolving names: fork");
+	}
+	if (pid == 0) {
+		/* The parent alone answers for the run's signals and files. */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		close(fds[0]);
+		r.rc = resolve_all(p, &r.w);
+		r.n = p->n;
+		r.dial = p->dial;
+		if (io_write_all(fds[1], &r, sizeof(r), IO_NEVER) == 0 &&
+		    r.rc == 0)
+			(void)io_write_all(fds[1], p->addr,
+			    sizeof(p->addr[0]) * (size_t)r.n, IO_NEVER);
+		_exit(0);
+	}
+	close(fds[1]);
+	got = io_read_exact(fds[0], &r, sizeof(r), deadline);
+	if (got == (ssize_t)sizeof(r) && r.rc == 0 && r.n > 0 &&
+	    r.n <= POOL_MAX) {
+		want = (ssize_t)(sizeof(p->addr[0]) * (size_t)r.n);
+		if (io_read_exact(fds[0], p->addr, (size_t)want, deadline) !=
+		    want)
+			got = -1;
+	}
+	close(fds[0]);
+	if (got != (ssize_t)sizeof(r))
+		kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		continue;
+	if (got != (ssize_t)sizeof(r))
+		return why_set(w, "resolving the clamd servers' names: no "
+		    "answer within timeout_ms (%u ms)", p->c->timeout_ms);
+	if (r.rc < 0) {
+		*w = r.w;
+		return -1;
+	}
+	p->n = r.n;
+	p->dial = r.dial;
+	return 0;
+}
+
 /*
  * load_state: the state under its lock, the round-robin counter taken
  * (incremented) when balancing so; the servers' dead marks into
@@ -46,7 +157,7 @@ resolve(struct pool *p, struct why *w)
  * without a state file need not have it on its stack.
  */
 static uint64_t
-load_state(struct pool *p)
+load_state(struct pool *p, ms_t deadline)
 {
 	const struct conf *c = p->c;
 	long long now = io_wall();
@@ -54,7 +165,8 @@ load_state(struct pool *p)
 	struct why w;
 	int fd;
 
-	if ((fd = state_lock(c->state_file, &w)) < 0) {
+	if ((fd = state_lock(c->state_file, io_min(deadline,
+	    io_after(STATE_LOCK_MS)), &w)) < 0) {
 		log_warn("%s (ignored)", w.text);
 		return 0;
 	}
@@ -73,20 +185,20 @@ load_state(struct pool *p)
 }
 
 int
-pool_init(struct pool *p, const struct conf *c, struct why *w)
+pool_init(struct pool *p, const struct conf *c, ms_t deadline, struct why *w)
 {
 	uint64_t next = 0;
 	int start, k = 0, alive = 0;
 
 	/* Only what is read is set: the address table is large. */
 	p->c = c;
-	if (dial_init(&p->dial, c, w) < 0 || resolve(p, w) < 0)
+	if (resolve_by(p, deadline, w) < 0)
 		return -1;
 	for (int i = 0; i < p->n; i++)
 		p->was_dead[i] = 0;
 	/* With one server there is no order to choose: leave the file be. */
 	if (c->state_file[0] != '\0' && p->n > 1)
-		next = load_state(p);
+		next = load_state(p, deadline);
 	if (c->balance == BALANCE_FAILOVER)
 		start = 0;
 	else if (next != 0)
@@ -122,7 +234,8 @@ pool_mark(struct pool *p, int i, int dead)
 
 	if (c->state_file[0] == '\0' || p->n < 2 || (!dead && !p->was_dead[i]))
 		return;
-	if ((fd = state_lock(c->state_file, &w)) < 0) {
+	/* Briefly: a lock held elsewhere never costs the next server. */
+	if ((fd = state_lock(c->state_file, io_after(STATE_MARK_MS), &w)) < 0) {
 		log_warn("%s (ignored)", w.text);
 		return;
 	}

@@ -29,14 +29,17 @@ struct pool {
  * choose this run's order: round robin (the shared counter, or the process
  * id when there is no state file) or listed order; servers marked dead are
  * moved last unless all are.  A state file that cannot be read or locked
- * in time is ignored (a warning is logged).  Returns 0, or -1 with w set
- * when no server can be resolved.
+ * in time (STATE_LOCK_MS, within the deadline) is ignored (a warning is
+ * logged).  Names are resolved by the deadline.  Returns 0, or -1 with w
+ * set when no server can be resolved.
  */
-int pool_init(struct pool *p, const struct conf *c, struct why *w);
+int pool_init(struct pool *p, const struct conf *c, ms_t deadline,
+    struct why *w);
 
 /*
  * pool_mark: record in the state file that server i failed (dead = 1) or
- * answered (dead = 0).  Errors are logged as warnings, never fatal.
+ * answered (dead = 0), waiting for the lock STATE_MARK_MS at most.  Errors
+ * are logged as warnings, never fatal.
  */
 void pool_mark(struct pool *p, int i, int dead);
 

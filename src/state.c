@@ -14,13 +14,11 @@
 #include "io.h"
 #include "state.h"
 
-#define STATE_LOCK_MS 1000
 #define STATE_MAX 8192
 
 int
-state_lock(const char *path, struct why *w)
+state_lock(const char *path, ms_t deadline, struct why *w)
 {
-	ms_t deadline = io_after(STATE_LOCK_MS);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK, 0644);
 	struct stat st;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "io.h"
 #include "why.h"
 
 /*
@@ -33,10 +34,13 @@ struct state {
 
 /*
  * state_lock: open path (created 0644 when missing, never through a
- * symlink) and lock it, waiting up to a second for another run.  Returns
- * the descriptor, which state_unlock closes, or -1 with w set.
+ * symlink) and lock it, waiting for another holder until the deadline at
+ * most.  Returns the descriptor, which state_unlock closes, or -1 with w
+ * set.
  */
-int state_lock(const char *path, struct why *w);
+#define STATE_LOCK_MS 1000	/* the longest wait, at start */
+#define STATE_MARK_MS 20	/* the longest wait for a mark */
+int state_lock(const char *path, ms_t deadline, struct why *w);
 
 /*
  * state_read: the locked file into s.  An empty file is a new state.

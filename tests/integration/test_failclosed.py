@@ -43,6 +43,13 @@ def assert_tempfail(r, reason, verdict=None, within=None):
         assert r.elapsed <= within, r
 
 
+def need_host_binary(clamhook):
+    """rlimit cases limit clamhook itself, not qemu or valgrind."""
+    if clamhook.runner:
+        pytest.skip("rlimit cases run the host binary, not %s"
+                    % " ".join(clamhook.runner))
+
+
 def eicar_mail(tmp_path, name="virus.eml"):
     p = tmp_path / name
     p.write_bytes(support.mail_eicar_plain())
@@ -170,6 +177,7 @@ def test_fifo_message_with_writer_is_scanned(clamhook, clamd, tmp_path):
 # -- 8. A file-size limit fails the write, it does not kill the run ------------
 
 def test_file_size_limit_is_a_failed_write(clamhook, clamd, tmp_path):
+    need_host_binary(clamhook)
     v = stale_verdict(tmp_path)
     conf = clamhook.config_file({"verdict": {"mode": 2, "output": str(v)}})
     argv = ["sh", "-c", 'ulimit -f 0; exec "$@"', "sh"] + clamhook.argv(
@@ -267,7 +275,10 @@ def test_sigterm_while_waiting_for_the_lock(clamhook, clamd, tmp_path):
     fcntl.flock(holder, fcntl.LOCK_EX)
 
     def term_soon(live):
-        time.sleep(0.3)
+        # Its temporary exists: its handlers are set, and it is past
+        # opening the destination, on its way to the lock.
+        assert support.wait_for(lambda: temporaries(tmp_path), 30)
+        time.sleep(0.2)
         support.send_signal(live.pid, signal.SIGTERM)
 
     try:
@@ -342,8 +353,7 @@ def test_verdict_name_too_long_for_temporary(clamhook, tmp_path):
 @pytest.mark.parametrize("kib", [64, 32])
 def test_small_stack(clamhook, clamd, tmp_path, kib):
     """A scan and a batch in a 64 KiB stack, and in 32 KiB."""
-    if clamhook.runner:
-        pytest.skip("the stack limit is the emulator's under qemu")
+    need_host_binary(clamhook)
     clean = tmp_path / "clean.eml"
     clean.write_bytes(support.mail_plain())
     virus = eicar_mail(tmp_path)
@@ -356,3 +366,71 @@ def test_small_stack(clamhook, clamd, tmp_path, kib):
                                 cwd=str(tmp_path))
         assert r.status == status, r
         assert b"CLAMHOOK_RESULT=" in r.out, r
+
+
+# -- 6. Resolving names ends by the deadline -----------------------------------
+
+def test_silent_resolver_ends_by_deadline(clamhook, clamd, tmp_path):
+    """A resolver that never answers (musl waits 5 s a try, twice a name):
+    the run ends at timeout_ms with 75, the stale verdict removed."""
+    import socket
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.77", 53))
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.77\noptions timeout:5 attempts:2\n")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n")
+    v = stale_verdict(tmp_path)
+    conf = clamhook.config_file({
+        "clamd": {"server": ["clamd-a.example.test:%d" % clamd.port,
+                             "clamd-b.example.test:%d" % clamd.port],
+                  "timeout_ms": 1500},
+        "verdict": {"mode": 2, "output": str(v)}})
+    argv = ["unshare", "-m", "sh", "-c",
+            'mount --bind "$1" /etc/resolv.conf && '
+            'mount --bind "$2" /etc/hosts && shift 2 && exec "$@"',
+            "sh", str(resolv), str(hosts)] + clamhook.argv(["-c", conf])
+    try:
+        r = support.run_process(argv, input=support.mail_plain(),
+                                timeout=40, env=clamhook.env(),
+                                cwd=str(tmp_path))
+    finally:
+        silent.close()
+    assert_tempfail(r, "resolving the clamd servers' names: no answer "
+                    "within timeout_ms (1500 ms)", v, within=1.5 + SLACK)
+
+
+def test_names_still_resolve(clamhook, clamd):
+    r = clamhook(input=support.mail_eicar_plain(), config={
+        "clamd": {"server": clamd.server("localhost")},
+        "verdict": {"mode": 2}})
+    assert r.status == 1, r
+    assert b"Virus-Test: True ; " in r.out, r
+
+
+# -- 7. The state file's lock never costs a server its turn --------------------
+
+def test_held_lock_costs_no_turn(clamhook, clamd, tmp_path):
+    """Someone holds the state file's lock (anyone who can read it can):
+    two servers refuse, the third answers.  The wait for the lock is
+    bounded at start (a second) and after each failure (20 ms): about a
+    second in all, where it was three; the run goes on without the state,
+    with warnings."""
+    state = tmp_path / "state"
+    state.write_text("clamhook-state 1\nnext 0\n")
+    holder = os.open(str(state), os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        r = clamhook(input=support.mail_eicar_plain(), timeout=20, config={
+            "clamd": {"server": ["127.0.0.1:%d" % support.closed_port(),
+                                 "127.0.0.1:%d" % support.closed_port(),
+                                 clamd.server("tcp")],
+                      "balance": "failover", "state_file": str(state),
+                      "timeout_ms": 3000},
+            "verdict": {"mode": 2}})
+    finally:
+        os.close(holder)
+    assert r.status == 1, r
+    assert r.out.startswith(b"Virus-Test: True ; "), r
+    support.assert_error_line(r.err, "cannot lock: busy (ignored)")
+    assert r.elapsed <= 2.0, r
