@@ -109,20 +109,23 @@ static const struct choice formats[] = { { "line", FORMAT_LINE },
 static const struct choice on_errors[] = { { "tempfail", ON_ERROR_TEMPFAIL },
 	{ "accept", ON_ERROR_ACCEPT }, { NULL, 0 } };
 
+/* A key: 40 bytes (a table of them is part of every binary). */
 struct key {
-	enum section sec;
 	const char *name;
-	enum kid id;
-	enum type type;
-	uint64_t min, max;		/* numbers; strings: max length */
 	const struct choice *choices;	/* T_CHOICE */
-	size_t off, size;		/* the field in struct conf */
+	uint64_t min, max;		/* numbers; strings: max length */
+	uint16_t off, size;		/* the field in struct conf */
+	uint8_t sec;			/* enum section */
+	uint8_t id;			/* enum kid */
+	uint8_t type;			/* enum type */
 };
+
+_Static_assert(sizeof(struct conf) <= UINT16_MAX, "struct key's off");
 
 #define FIELD(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
 #define KEY(sec, key, field, type, def, min, max, choices) \
-	{ SEC_##sec, #key, K_##sec##_##key, T_##type, min, max, choices, \
-	    FIELD(field) },
+	{ #key, choices, min, max, FIELD(field), SEC_##sec, \
+	    K_##sec##_##key, T_##type },
 
 static const struct key keys[] = { CONF_KEYS(KEY) };
 
@@ -140,11 +143,11 @@ static const struct {
 };
 
 static const struct key sun_keys[] = {
-	{ SEC_SUN, "HOST", K_SUN_HOST, T_HOST, 0, 0, NULL, FIELD(server) },
-	{ SEC_SUN, "SOCKS_HOST", K_SUN_SOCKS_HOST, T_HOST, 0, 0, NULL,
-	    FIELD(socks_host) },
-	{ SEC_SUN, "SOCKS_PORT", K_SUN_SOCKS_PORT, T_UINT, 1, 65535, NULL,
-	    FIELD(socks_port) },
+	{ "HOST", NULL, 0, 0, FIELD(server), SEC_SUN, K_SUN_HOST, T_HOST },
+	{ "SOCKS_HOST", NULL, 0, 0, FIELD(socks_host), SEC_SUN,
+	    K_SUN_SOCKS_HOST, T_HOST },
+	{ "SOCKS_PORT", NULL, 1, 65535, FIELD(socks_port), SEC_SUN,
+	    K_SUN_SOCKS_PORT, T_UINT },
 };
 
 /* The state of one read, shared by conf_reader() and conf_handler(). */

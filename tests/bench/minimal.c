@@ -3,7 +3,8 @@
  * minimal: the least an INSTREAM client must do, the benchmark's floor.
  *	minimal HOST:PORT|/unix/socket [FILE] <MESSAGE
  * Connect, send zINSTREAM and the message (FILE, else standard input) as
- * chunks of what each read gave, the zero-length chunk, read the reply to its NUL, print it.
+ * chunks of what each read gave, the zero-length chunk, read the reply to
+ * its NUL, print it and a newline.
  * Exit 0 for OK, 1 for FOUND, 75 for anything else.  No checks beyond.
  */
 #include <arpa/inet.h>
@@ -61,7 +62,10 @@ main(int argc, char **argv)
 		got += (size_t)n;
 	if (n <= 0)
 		return 75;
-	(void)!write(1, buf, strlen(buf));
-	return strcmp(buf, "stream: OK") == 0 ? 0 :
+	got = strlen(buf);
+	n = strcmp(buf, "stream: OK") == 0 ? 0 :
 	    strstr(buf, " FOUND") != NULL ? 1 : 75;
+	buf[got] = '\n';
+	(void)!write(1, buf, got + 1);
+	return (int)n;
 }
