@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +78,26 @@ resolve_all(struct pool *p, struct why *w)
 	return dial_init(&p->dial, p->c, w) < 0 || resolve(p, w) < 0 ? -1 : 0;
 }
 
+/*
+ * keep_only: in the resolving child, close every descriptor but the
+ * standard ones and fd, which becomes 3: the child holds nothing of the
+ * run (the verdict's temporary, a socket) while it waits on a resolver.
+ * Returns the descriptor to write to.
+ */
+static int
+keep_only(int fd)
+{
+	if (fd != 3 && dup2(fd, 3) == 3)
+		fd = 3;
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, fd + 1, ~0U, 0) == 0)
+		return fd;
+#endif
+	for (int i = fd + 1; i < 1024; i++)
+		close(i);
+	return fd;
+}
+
 /* What the resolving child sends back, before the addresses. */
 struct resolved {
 	int rc;
@@ -114,6 +135,7 @@ resolve_by(struct pool *p, ms_t deadline, struct why *w)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		close(fds[0]);
+		fds[1] = keep_only(fds[1]);
 		r.rc = resolve_all(p, &r.w);
 		r.n = p->n;
 		r.dial = p->dial;

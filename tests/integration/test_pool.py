@@ -767,7 +767,9 @@ def test_single_server_leaves_state_file_alone(clamhook, clamd, tmp_path):
 
 def test_forty_at_once_with_a_clamd_killed(clamhook, farm, tmp_path):
     import concurrent.futures
-    count = 1000 if not clamhook.runner else 200
+    # The repeated passes (qemu, valgrind) run it thinner: 10 at a time of
+    # 200, where each process is many times slower.
+    count, workers = (1000, 40) if not clamhook.runner else (200, 10)
     kinds = [("clean", support.mail_plain(), 0),
              ("base64", support.mail_eicar_attachment(), 1),
              ("zip", support.mail_eicar_zip(), 1)]
@@ -778,7 +780,8 @@ def test_forty_at_once_with_a_clamd_killed(clamhook, farm, tmp_path):
     state = tmp_path / "state"
     path = clamhook.config_file({
         "clamd": {"server": [c.server() for c in farm],
-                  "state_file": str(state), "timeout_ms": 30000,
+                  "state_file": str(state),
+                  "timeout_ms": 30000 if not clamhook.runner else 60000,
                   "retry_dead_s": 2},
         "verdict": {"format": "shell"}})
     victim = farm[1]
@@ -814,7 +817,7 @@ def test_forty_at_once_with_a_clamd_killed(clamhook, farm, tmp_path):
 
     k = threading.Thread(target=kill_and_restart, daemon=True)
     k.start()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool_:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool_:
         results = list(pool_.map(one, range(count)))
     killed.set()
     k.join(120)
@@ -834,8 +837,10 @@ def test_forty_at_once_with_a_clamd_killed(clamhook, farm, tmp_path):
     # The killed clamd costs some runs a try, not a verdict: a few 75 at
     # most (a message whose every server was tried in the kill's instant).
     assert fails <= count // 20, fails
-    # Runs went on after the restart, and the restarted clamd answered.
-    assert restarted and restarted[0] < count, (restarted, count)
+    # The kill came midway.  Whether runs were still going when the
+    # restarted clamd came up depends on the machine's speed, so that is
+    # not asserted here; what follows proves the restarted clamd is taken.
+    assert restarted and restarted[0] >= count // 2, (restarted, count)
     assert victim.ping() == "PONG"
     # Its dead mark expires (retry_dead_s 2): round robin takes it again.
     time.sleep(2.5)
