@@ -33,9 +33,10 @@ int dial_connect(const struct dial *d, const struct net_addr *a, ms_t deadline,
     struct why *w);
 
 /*
- * dial_port: as dial_connect, to a's host on another port (the data
- * connection of the legacy STREAM command).  A Unix socket has no ports:
- * -1 with w set.
+ * dial_port: as dial_connect, to a's host on another port: the data
+ * connection of the legacy STREAM command, which clamd 0.103 takes on IPv4
+ * only (SPEC §5.1).  For a Unix socket or ::1 it goes to 127.0.0.1; for an
+ * IPv6 server other than those, -1 with w set.
  */
 int dial_port(const struct dial *d, const struct net_addr *a, unsigned port,
     ms_t deadline, struct why *w);

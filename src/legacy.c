@@ -123,7 +123,7 @@ legacy_stream(const struct dial *d, const struct net_addr *a, int fd,
 		return why_as(w, WHY_PROTOCOL);
 	}
 
-	log_step("STREAM data connection to port %u", port);
+	log_step("reply from %s: PORT %u, the data connection's", a->name, port);
 	if ((dfd = dial_port(d, a, port, m->deadline, &e)) < 0)
 		return why_set(w, "data connection %s", e.text);
 	st = clamd_send(fd, dfd, 0, m, rep, sent, w);

@@ -25,11 +25,12 @@ struct net_addr {
  * net_resolve: turn a configured server into at most max addresses (a host
  * name with several addresses gives several).  default_port applies when
  * s->port is 0.  With resolve 0, a host name is kept unresolved for the
- * proxy; literals are always parsed.  Returns the count (>= 1), or -1 with
+ * proxy; literals are always parsed.  family AF_INET keeps a name's IPv4
+ * addresses only (AF_UNSPEC: all).  Returns the count (>= 1), or -1 with
  * w set ("clamd.example: name not found").
  */
 int net_resolve(const struct conf_server *s, unsigned default_port,
-    int resolve, struct net_addr *out, int max, struct why *w);
+    int resolve, int family, struct net_addr *out, int max, struct why *w);
 
 /*
  * net_name: set a->name from the rest: "host:port", "[v6]:port",

@@ -20,12 +20,14 @@ resolve(struct pool *p, struct why *w)
 {
 	const struct conf *c = p->c;
 	int by_name = !(p->dial.has_proxy && c->remote_dns);
+	/* clamd 0.103 takes STREAM data on IPv4 only (SPEC §5.1). */
+	int family = c->protocol == PROTO_STREAM ? AF_INET : AF_UNSPEC;
 	char errs[WHY_MAX] = "";
 
 	p->n = 0;
 	for (unsigned i = 0; i < c->nserver; i++) {
 		struct why sw;
-		int n = net_resolve(&c->server[i], c->port, by_name,
+		int n = net_resolve(&c->server[i], c->port, by_name, family,
 		    p->addr + p->n, POOL_MAX - p->n, &sw);
 
 		if (n < 0) {

@@ -68,8 +68,13 @@ from eicar import eicar, eicar_middle
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 CLAMD_BIN = os.environ.get("CLAMD_BIN", "/usr/sbin/clamd")
+# clamd 0.103 (the last with STREAM) in a Debian 11 chroot, built once by
+# tests/peer/bullseye-clamd.sh into this cache outside the tree.
+CLAMD_0103_ROOT = os.environ.get("CLAMHOOK_CLAMD_0103_ROOT",
+                                 "/var/cache/clamhook/bullseye-clamd")
 CLAMD_START_TIMEOUT = 60
 CLAMD_STOP_TIMEOUT = 15
+PROXY_START_TIMEOUT = 10
 
 
 def _have_ipv6_loopback():
@@ -96,7 +101,8 @@ def _write_database(dbdir):
 class Clamd:
     """One private clamd.  Start with Clamd.start(options)."""
 
-    def __init__(self, d, port, options, ipv6):
+    def __init__(self, d, port, options, ipv6, root=None):
+        self.root = root
         self.dir = d
         self.port = port
         self.socket = os.path.join(d, "clamd.sock")
@@ -107,20 +113,23 @@ class Clamd:
         self.proc = None
 
     @classmethod
-    def start(cls, options=None):
-        if not os.access(CLAMD_BIN, os.X_OK):
-            pytest.fail("clamd not found at %s: install clamav-daemon "
-                        "(toolchain/deps-debian.sh)" % CLAMD_BIN,
+    def start(cls, options=None, root=None):
+        """A clamd with these clamd.conf options; root: the chroot it runs
+        in (its files then live under ROOT/srv), None for the host's."""
+        if not os.access((root or "") + CLAMD_BIN, os.X_OK):
+            pytest.fail("clamd not found at %s%s: install clamav-daemon "
+                        "(toolchain/deps-debian.sh)" % (root or "", CLAMD_BIN),
                         pytrace=False)
         # sun_path is 108 bytes: keep the directory short, under /tmp.
-        d = tempfile.mkdtemp(prefix="chd", dir="/tmp")
+        d = tempfile.mkdtemp(prefix="chd", dir=root + "/srv" if root
+                             else "/tmp")
         _write_database(os.path.join(d, "db"))
         os.makedirs(os.path.join(d, "tmp"))
         ipv6 = _have_ipv6_loopback()
         last = None
         for _ in range(3):      # a free port may be taken meanwhile
             port = support.free_port()
-            c = cls(d, port, options or {}, ipv6)
+            c = cls(d, port, options or {}, ipv6, root)
             try:
                 c._run()
                 return c
@@ -130,17 +139,22 @@ class Clamd:
         shutil.rmtree(d, ignore_errors=True)
         pytest.fail("clamd could not bind a port: %s" % last, pytrace=False)
 
+    def inside(self, path):
+        """path as the clamd sees it (inside its chroot)."""
+        return path[len(self.root):] if self.root else path
+
     def _conf_text(self):
+        d = self.inside(self.dir)
         opts = {
-            "DatabaseDirectory": os.path.join(self.dir, "db"),
+            "DatabaseDirectory": os.path.join(d, "db"),
             "TCPSocket": str(self.port),
             "TCPAddr": ["127.0.0.1"] + (["::1"] if self.ipv6 else []),
-            "LocalSocket": self.socket,
+            "LocalSocket": self.inside(self.socket),
             "Foreground": "yes",
-            "LogFile": self.log,
+            "LogFile": self.inside(self.log),
             "LogTime": "yes",
-            "PidFile": os.path.join(self.dir, "clamd.pid"),
-            "TemporaryDirectory": os.path.join(self.dir, "tmp"),
+            "PidFile": os.path.join(d, "clamd.pid"),
+            "TemporaryDirectory": os.path.join(d, "tmp"),
             "Bytecode": "no",
             "User": "root",
             "StreamMaxLength": "200M",
@@ -168,7 +182,10 @@ class Clamd:
             if os.path.exists(p):
                 os.unlink(p)
         self.out = open(os.path.join(self.dir, "clamd.out"), "wb")
-        self.proc = subprocess.Popen([CLAMD_BIN, "-c", self.conf],
+        argv = [CLAMD_BIN, "-c", self.inside(self.conf)]
+        if self.root:
+            argv = ["chroot", self.root] + argv
+        self.proc = subprocess.Popen(argv,
                                      stdin=subprocess.DEVNULL,
                                      stdout=self.out,
                                      stderr=subprocess.STDOUT,
@@ -305,12 +322,39 @@ def rss_launcher(tmp_path_factory):
         pytest.fail(str(e), pytrace=False)
 
 
+def clamd_0103_root():
+    """The Debian 11 chroot with clamd 0.103, built when missing (a few
+    minutes, once); the session fails loudly when it cannot be built."""
+    script = os.path.join(REPO, "tests", "peer", "bullseye-clamd.sh")
+    r = subprocess.run([script, CLAMD_0103_ROOT], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=1200)
+    if r.returncode != 0:
+        pytest.fail("clamd 0.103 chroot: %s failed:\n%s"
+                    % (script, r.stdout.decode(errors="replace")[-3000:]),
+                    pytrace=False)
+    return CLAMD_0103_ROOT
+
+
+@pytest.fixture(scope="session")
+def clamd_0103():
+    """A real clamd 0.103.10 (Debian 11, in a chroot) with the same
+    database and options as the session clamd."""
+    c = Clamd.start(root=clamd_0103_root())
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
 @pytest.fixture
 def make_clamd():
+    """make_clamd(**options) starts a clamd 1.4 with these options;
+    make_clamd(root=..., **options) one in that chroot."""
     started = []
 
-    def make(**options):
-        c = Clamd.start(options)
+    def make(root=None, **options):
+        c = Clamd.start(options, root)
         started.append(c)
         return c
 
@@ -425,3 +469,139 @@ class Clamhook:
 @pytest.fixture
 def clamhook(tmp_path, request):
     return Clamhook(tmp_path, request)
+
+
+# ---------------------------------------------------------------------------
+# SOCKS proxies (real ones: microsocks, dante).  Each is started in its own process group and killed with it.
+
+class Daemon:
+    def __init__(self, argv, port, log=None):
+        self.port = port
+        self.log = log
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE,
+                                     start_new_session=True)
+
+    def wait_ready(self):
+        end = time.monotonic() + PROXY_START_TIMEOUT
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 1):
+                    return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(5)
+        else:
+            # dante's children outlive a dead parent for a moment.
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.proc.stderr.close()
+
+    def why(self):
+        text = ""
+        if self.log and os.path.exists(self.log):
+            with open(self.log, errors="replace") as f:
+                text = f.read()[-2000:]
+        return text
+
+
+def _start(make_argv, name, log=None):
+    """Start a daemon on a free port, three tries (a port may be taken)."""
+    exe = make_argv(0)[0]
+    if shutil.which(exe) is None:
+        pytest.fail("%s not found: install it (toolchain/deps-debian.sh)"
+                    % exe, pytrace=False)
+    last = ""
+    for _ in range(3):
+        port = support.free_port()
+        d = Daemon(make_argv(port), port, log)
+        if d.wait_ready():
+            return d
+        d.stop()
+        last = d.why()
+    pytest.fail("%s did not start: %s" % (name, last), pytrace=False)
+
+
+@pytest.fixture
+def microsocks():
+    """microsocks(user=None, password=None) -> Daemon (.port)."""
+    started = []
+
+    def start(user=None, password=None):
+        def argv(port):
+            a = ["microsocks", "-i", "127.0.0.1", "-p", str(port)]
+            if user is not None:
+                a += ["-u", user, "-P", password]
+            return a
+        d = _start(argv, "microsocks")
+        started.append(d)
+        return d
+
+    try:
+        yield start
+    finally:
+        for d in started:
+            d.stop()
+
+
+DANTE_CONF = """\
+logoutput: {log}
+internal: 127.0.0.1 port = {port}
+external: 127.0.0.1
+socksmethod: none
+clientmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {{ from: 127.0.0.0/8 to: 0.0.0.0/0 }}
+{block}socks pass {{ from: 127.0.0.0/8 to: 127.0.0.0/8 command: connect }}
+"""
+
+
+@pytest.fixture
+def danted(tmp_path):
+    """danted(block=False) -> Daemon (.port); block: a `socks block` rule
+    for every CONNECT (REP 02)."""
+    started = []
+
+    def start(block=False):
+        n = len(started)
+        log = str(tmp_path / ("danted%d.log" % n))
+        conf = str(tmp_path / ("danted%d.conf" % n))
+
+        def argv(port):
+            with open(conf, "w") as f:
+                f.write(DANTE_CONF.format(
+                    log=log, port=port,
+                    block=("socks block { from: 127.0.0.0/8 to: 0.0.0.0/0 "
+                           "command: connect }\n") if block else ""))
+            return ["danted", "-f", conf, "-p",
+                    str(tmp_path / ("danted%d.pid" % n))]
+        d = _start(argv, "danted", log)
+        started.append(d)
+        return d
+
+    try:
+        yield start
+    finally:
+        for d in started:
+            d.stop()

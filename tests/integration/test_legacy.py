@@ -19,6 +19,7 @@ from eicar import eicar
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "peer"))
 from legacy_clamd import LegacyClamd, SIGNATURE  # noqa: E402
+from socks_peer import SocksPeer  # noqa: E402
 
 FOUND_LINE = ("Virus-Test: True ; %s\n" % SIGNATURE).encode()
 
@@ -345,5 +346,29 @@ def test_debug_names_the_exchange(clamhook, peer, tmp_path):
     text = r.err.decode()
     rec = one_stream(p)
     assert '-> 8 bytes "zSTREAM\\0"' in text
-    assert "STREAM data connection to port %d" % rec["port"] in text
+    assert "reply from %s: PORT %d" % (addr(p), rec["port"]) in text
     assert "sent 6 bytes" in text
+
+
+def test_ipv6_server_has_no_data_connection(clamhook, peer, tmp_path):
+    """clamd 0.103 takes STREAM data on IPv4 only (SPEC §5.1): a server
+    at an IPv6 address other than ::1 (reached here through a SOCKS relay
+    to the peer, which answers PORT) has nowhere to send the data: 75 with
+    that reason, and no data connection is tried (the peer waits 1 s for
+    one)."""
+    p = peer(io_timeout=1)
+    relay = SocksPeer({"target": addr(p), "max_seconds": 60})
+    relay.start()
+    try:
+        cfg = dict(stream_config("[2001:db8::10]:3310"),
+                   socks={"server": "127.0.0.1:%d" % relay.port})
+        r = clamhook([write(tmp_path, "m", b"hello\n")], config=cfg)
+    finally:
+        relay.stop()
+        relay.join(10)
+    assert (r.status, r.out) == (75, b""), r
+    support.assert_error_line(r.err, "[2001:db8::10]:3310",
+                              "STREAM data on IPv4 only")
+    rec = one_stream(p)
+    assert rec["port"] is not None and rec["data_from"] is None, rec
+

@@ -11,12 +11,7 @@ reason, which must name the proxy.
 """
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
 
 import pytest
 
@@ -28,147 +23,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "peer"))
 
 from socks_peer import SocksPeer  # noqa: E402
 
-START_TIMEOUT = 10
 CLEAN = support.mail_plain()
 EICAR_MAIL = support.mail_eicar_attachment()
 OUT_CLEAN = support.expected_line(1, None)
 OUT_EICAR = support.expected_line(1, support.EICAR_NAME)
-
-
-# ---------------------------------------------------------------------------
-# Proxies.  Each is started in its own process group and killed with it.
-
-class Daemon:
-    def __init__(self, argv, port, log=None):
-        self.port = port
-        self.log = log
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE,
-                                     start_new_session=True)
-
-    def wait_ready(self):
-        end = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 1):
-                    return True
-            except OSError:
-                time.sleep(0.05)
-        return False
-
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(5)
-        else:
-            # dante's children outlive a dead parent for a moment.
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        self.proc.stderr.close()
-
-    def why(self):
-        text = ""
-        if self.log and os.path.exists(self.log):
-            with open(self.log, errors="replace") as f:
-                text = f.read()[-2000:]
-        return text
-
-
-def _start(make_argv, name, log=None):
-    """Start a daemon on a free port, three tries (a port may be taken)."""
-    exe = make_argv(0)[0]
-    if shutil.which(exe) is None:
-        pytest.fail("%s not found: install it (toolchain/deps-debian.sh)"
-                    % exe, pytrace=False)
-    last = ""
-    for _ in range(3):
-        port = support.free_port()
-        d = Daemon(make_argv(port), port, log)
-        if d.wait_ready():
-            return d
-        d.stop()
-        last = d.why()
-    pytest.fail("%s did not start: %s" % (name, last), pytrace=False)
-
-
-@pytest.fixture
-def microsocks():
-    """microsocks(user=None, password=None) -> Daemon (.port)."""
-    started = []
-
-    def start(user=None, password=None):
-        def argv(port):
-            a = ["microsocks", "-i", "127.0.0.1", "-p", str(port)]
-            if user is not None:
-                a += ["-u", user, "-P", password]
-            return a
-        d = _start(argv, "microsocks")
-        started.append(d)
-        return d
-
-    try:
-        yield start
-    finally:
-        for d in started:
-            d.stop()
-
-
-DANTE_CONF = """\
-logoutput: {log}
-internal: 127.0.0.1 port = {port}
-external: 127.0.0.1
-socksmethod: none
-clientmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass {{ from: 127.0.0.0/8 to: 0.0.0.0/0 }}
-{block}socks pass {{ from: 127.0.0.0/8 to: 127.0.0.0/8 command: connect }}
-"""
-
-
-@pytest.fixture
-def danted(tmp_path):
-    """danted(block=False) -> Daemon (.port); block: a `socks block` rule
-    for every CONNECT (REP 02)."""
-    started = []
-
-    def start(block=False):
-        n = len(started)
-        log = str(tmp_path / ("danted%d.log" % n))
-        conf = str(tmp_path / ("danted%d.conf" % n))
-
-        def argv(port):
-            with open(conf, "w") as f:
-                f.write(DANTE_CONF.format(
-                    log=log, port=port,
-                    block=("socks block { from: 127.0.0.0/8 to: 0.0.0.0/0 "
-                           "command: connect }\n") if block else ""))
-            return ["danted", "-f", conf, "-p",
-                    str(tmp_path / ("danted%d.pid" % n))]
-        d = _start(argv, "danted", log)
-        started.append(d)
-        return d
-
-    try:
-        yield start
-    finally:
-        for d in started:
-            d.stop()
 
 
 @pytest.fixture
