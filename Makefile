@@ -474,7 +474,8 @@ check-all:
 SH_SCRIPTS := board/common/post_build.sh \
 	board/common/rootfs_overlay/etc/init.d/S45clamhook \
 	$(wildcard board/common/rootfs_overlay/usr/libexec/clamhook/*) \
-	tests/demo/demo.sh tests/peer/bullseye-clamd.sh
+	tests/demo/demo.sh tests/peer/bullseye-clamd.sh \
+	tests/peer/mail-corpus.sh
 # cppcheck at the levels that find bugs; "style" is left out: most of what
 # it says (variableScope) is the KNF habit of declaring at the block's top.
 C_SOURCES := $(wildcard src/*.c tests/unit/*.c tests/fuzz/*.c tests/bench/*.c)
