@@ -449,14 +449,26 @@ check-valgrind:
 		$(patsubst %,tests/integration/test_%.py,$(VALGRIND_TESTS)), \
 		tests/integration)
 
+# The real peers that are built, not installed: clamd 0.103 in a Debian 11
+# chroot and Debian's test mail, once each, into /var/cache/clamhook (the
+# tests that need them build them too when they find none).
+PEER_CACHE ?= /var/cache/clamhook
+.PHONY: peers
+peers:
+	$(call step,PEER,$(PEER_CACHE)/bullseye-clamd)
+	$(Q)tests/peer/bullseye-clamd.sh $(PEER_CACHE)/bullseye-clamd
+	$(call step,PEER,$(PEER_CACHE)/mail-corpus)
+	$(Q)tests/peer/mail-corpus.sh $(PEER_CACHE)/mail-corpus
+
 # The README's test command: everything .ci/run runs after
-# toolchain/deps-debian.sh.  The host checks, the integration suite for every
+# toolchain/deps-debian.sh.  The peers, the host checks, the integration suite for every
 # other target under qemu, the sanitizer build, the fuzz corpora, the demo,
 # the rootfs tarball of every target, the sizes, the shell scripts' lint.
 CROSS_TARGETS := $(filter-out $(HOST_TARGET),$(KNOWN_TARGETS))
 check-all:
 	@st=0; failed=; \
-	for t in check $(foreach t,$(CROSS_TARGETS),TARGET=$(t):check-integration) \
+	for t in peers check \
+	    $(foreach t,$(CROSS_TARGETS),TARGET=$(t):check-integration) \
 	    sanitize check-valgrind demo lint \
 	    $(foreach t,$(KNOWN_TARGETS),TARGET=$(t):rootfs) \
 	    size; do \

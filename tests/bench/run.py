@@ -458,6 +458,36 @@ def throughput(tools, data, wd, count=1000, block=50):
     return {n: (count / total[n], fails[n]) for n in total}
 
 
+BATCH_FILES = 100
+
+
+def batch(tools, wd, rounds, count=BATCH_FILES):
+    """count 4 KiB files (one in ten with EICAR) in one run of each tool,
+    in rotated order each round.  Returns [(name, files, median wall s,
+    median ratio to the Unix-socket batch in the same round, failures)]."""
+    files = []
+    for i in range(count):
+        path = os.path.join(wd, "batch-%03d.eml" % i)
+        with open(path, "wb") as f:
+            f.write(support.message_at(1024, 4 * KIB) if i % 10 == 0
+                    else support.filler(4 * KIB, seed=i))
+        files.append(path)
+    walls = {t[0]: [] for t in tools}
+    fails = {t[0]: 0 for t in tools}
+    for r in range(rounds):
+        order = tools[r % len(tools):] + tools[:r % len(tools)]
+        for name, argv in order:
+            res = run_tool(argv + files, wd=wd, timeout=RUN_TIMEOUT)
+            # 1: some infected, none failed; anything else is a failure.
+            if res.status != 1 or res.timed_out:
+                fails[name] += 1
+            walls[name].append(res.wall)
+    ref = tools[0][0]
+    return [(n, count, median(w),
+             median([a / b for a, b in zip(w, walls[ref])]), fails[n])
+            for n, w in walls.items()]
+
+
 RSS_RUNS = 5
 
 
@@ -756,6 +786,19 @@ def report(ctx):
     add("")
     add("(*vs floor* here is the rate ratio: below 1 is slower.)")
     add("")
+    add("## Several files in one run: %d x 4 KiB (one in ten infected)"
+        % BATCH_FILES)
+    add("")
+    add("clamhook scans them on one IDSESSION connection; clamdscan opens "
+        "one per file.")
+    add("")
+    add("| tool | files | median ms | ms per file | vs clamhook unix | "
+        "failed |")
+    add("|---|---:|---:|---:|---:|---:|")
+    for name, n, wall, ratio, nf in ctx["batch"]:
+        add("| %s | %d | %s | %.3f | %.3f | %d |"
+            % (name, n, fmt_ms(wall), wall * 1000 / n, ratio, nf))
+    add("")
     add("## Peak RSS (KiB, the tool's own VmHWM, median of %d runs)" % RSS_RUNS)
     add("")
     rss = ctx["rss"]
@@ -866,6 +909,11 @@ def evaluate(ctx):
          "(clamhook/clamdscan)",
          [("x", ratio("13 MiB", "file", "clamhook fildes unix",
                       "clamdscan --fdpass"))], lambda v: v <= 1.0)
+    bt = {row[0]: row[3] for row in ctx["batch"]}
+    goal("batch of %d files over TCP within 1.2x of the Unix socket"
+         % BATCH_FILES,
+         [("x", bt.get("clamhook batch tcp", float("nan")))],
+         lambda v: v <= 1.2)
     rss = ctx["rss"]
     worst = []
     for t in ctx["tools"]:
@@ -1013,6 +1061,18 @@ def measure(wd, load0, nice_note, started, cross_notes, sizes):
         tp = throughput(tp_tools, msgs[0][2], wd,
                         count=100 if QUICK else 1000,
                         block=10 if QUICK else 50)
+        b_rounds = 3 if QUICK else 20
+        note("batch: %d files, %d rounds" % (BATCH_FILES, b_rounds))
+        conf = {t: os.path.join(wd, t + ".ini")
+                for t in ("unix", "tcp", "fildes")}
+        bt = batch([("clamhook batch unix", [CLAMHOOK, "-c", conf["unix"]]),
+                    ("clamhook batch tcp", [CLAMHOOK, "-c", conf["tcp"]]),
+                    ("clamhook batch fildes",
+                     [CLAMHOOK, "-c", conf["fildes"]]),
+                    ("clamdscan --stream",
+                     [CLAMDSCAN, "--config-file=" +
+                      os.path.join(wd, "clamdscan.conf"), "--stream",
+                      "--no-summary"])], wd, b_rounds)
         note("peak RSS")
         rss = peak_rss(tools, msgs, launcher, wd)
         note("heap allocations (valgrind)")
@@ -1067,7 +1127,7 @@ def measure(wd, load0, nice_note, started, cross_notes, sizes):
         "load0": load0, "nice": nice_note,
         "load1": "%.2f, %.2f, %.2f" % os.getloadavg(),
         "cases": cases, "msgs": msgs, "tools": tools,
-        "throughput": tp, "rss": rss, "heap": heap,
+        "throughput": tp, "rss": rss, "heap": heap, "batch": bt,
         "sizes": sizes, "floor_size": floor_size(),
         "cross_notes": cross_notes, "rounds_note": rounds_note,
         "startup": su, "su_rounds": su_rounds,
