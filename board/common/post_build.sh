@@ -4,7 +4,8 @@
 # post_build.sh TARGET_DIR [BOARD_DIR]: Buildroot post-build script (also run
 # by `make rootfs`).  Buildroot calls it with TARGET_DIR after copying
 # board/common/rootfs_overlay; BOARD_DIR (board/<target>, given through
-# BR2_ROOTFS_POST_SCRIPT_ARGS) may hold
+# BR2_ROOTFS_POST_BUILD_SCRIPT_ARGS, not BR2_ROOTFS_POST_SCRIPT_ARGS, which
+# Buildroot passes to every post-build and post-image script) may hold
 #   clamhook.fragment.ini  keys that replace those of etc/clamhook.ini (a key
 #                          not in it is added to its section, a section not
 #                          in it is added at the end)
