@@ -48,7 +48,7 @@ def _host_pass_only(clamhook):
     if clamhook.runner:
         pytest.skip("clamd 0.103 runs in the host and sanitizer passes; "
                     "under %s test_legacy.py's peer drives STREAM"
-                    % os.path.basename(clamhook.runner.split()[0]))
+                    % os.path.basename(clamhook.runner[0]))
 
 
 def config(c, form, protocol, **clamd):
