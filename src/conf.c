@@ -1189,6 +1189,26 @@ conf_check(const struct conf *c, struct why *w)
 	return check(c, NULL, w);
 }
 
+int
+conf_set(struct conf *c, const char *opt, const char *section,
+    const char *name, const char *value, struct why *w)
+{
+	const struct key *k = NULL;
+	struct parse p;
+	size_t i;
+
+	memset(&p, 0, offsetof(struct parse, sun_key));
+	p.c = c;
+	p.name = opt;
+	p.w = w;
+	for (i = 1; i < nitems(section_names); i++)
+		if (strcmp(section_names[i], section) == 0)
+			k = find_key(&p, (enum section)i, name);
+	if (k == NULL)
+		return at(w, opt, 0, "no key %s in [%s]", name, section);
+	return set_value(&p, k, value) < 0 ? -1 : 0;
+}
+
 static int
 is_blank_or_comment(int ch)
 {

@@ -141,6 +141,14 @@ int conf_load_fd(struct conf *c, int fd, const char *name, struct why *w);
 int conf_check(const struct conf *c, struct why *w);
 
 /*
+ * conf_set: one key of the INI given on the command line as option opt
+ * (e.g. "-f" for [verdict] format), parsed as the INI's value is.  Returns
+ * 0 or -1 with w set ("-f: format: ...").  Run conf_check afterwards.
+ */
+int conf_set(struct conf *c, const char *opt, const char *section,
+    const char *name, const char *value, struct why *w);
+
+/*
  * conf_print: write the effective settings to o as an INI file that
  * conf_load reads back to the same settings (--check-config).  The SOCKS
  * password is shown as "(set)".

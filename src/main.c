@@ -44,7 +44,7 @@ static struct dest out;
 static ms_t started;
 
 static const char usage_text[] =
-    "usage: clamhook [-c FILE] [-o DEST] [-d N] [FILE...]\n"
+    "usage: clamhook [-c FILE] [-o DEST] [-f FORMAT] [-d N] [FILE...]\n"
     "       clamhook -p|--ping [-c FILE]\n"
     "       clamhook -s|--self-test [-c FILE]\n"
     "       clamhook -t|--check-config [-c FILE]\n"
@@ -52,6 +52,7 @@ static const char usage_text[] =
     "  -c, --config FILE   INI file (default $CLAMHOOK_CONFIG, else "
     "/etc/clamhook.ini)\n"
     "  -o, --output DEST   verdict destination: path, FIFO, fd:N or -\n"
+    "  -f, --format FORMAT verdict format: line, james, milter or shell\n"
     "  -d, --debug N       0 none, 1 steps, 2 steps and traffic\n"
     "exit: 0 clean, 1 infected, 75 temporary failure, "
     "78 invalid config (-t)\n";
@@ -231,6 +232,7 @@ unscanned(struct run *run, const char *path, const struct why *why)
 struct args {
 	const char *cfile;
 	const char *output;	/* -o, or NULL */
+	const char *format;	/* -f, or NULL */
 	int debug;		/* -d, or -1 */
 	int action;		/* 'p', 's', 't', or 0 to scan */
 	char **files;
@@ -254,12 +256,14 @@ static const struct {
 	const char *name;
 	char ch;
 } longopts[] = {
-	{ "config", 'c' }, { "output", 'o' }, { "debug", 'd' },
+	{ "config", 'c' }, { "output", 'o' }, { "format", 'f' },
+	{ "debug", 'd' },
 	{ "ping", 'p' }, { "self-test", 's' }, { "check-config", 't' },
 	{ "version", 'V' }, { "help", 'h' },
 };
 
-#define TAKES_VALUE(ch) ((ch) == 'c' || (ch) == 'o' || (ch) == 'd')
+#define TAKES_VALUE(ch) \
+	((ch) == 'c' || (ch) == 'o' || (ch) == 'f' || (ch) == 'd')
 
 /*
  * long_option: the short letter of "--NAME[=VALUE]" (s after the dashes)
@@ -298,6 +302,9 @@ option(struct args *a, int ch, const char *value)
 		break;
 	case 'o':
 		a->output = value;
+		break;
+	case 'f':
+		a->format = value;
 		break;
 	case 'd':
 		if (value[0] < '0' || value[0] > '2' || value[1] != '\0') {
@@ -347,6 +354,7 @@ parse_args(int argc, char **argv, struct args *a)
 	if (a->cfile == NULL || *a->cfile == '\0')
 		a->cfile = "/etc/clamhook.ini";
 	a->output = NULL;
+	a->format = NULL;
 	a->debug = -1;
 	a->action = 0;
 	for (i = 1; i < argc; i++) {
@@ -402,7 +410,7 @@ parse_args(int argc, char **argv, struct args *a)
 }
 
 /*
- * load_config: read the INI, apply -d and -o, check the whole, start the
+ * load_config: read the INI, apply -d, -o and -f, check the whole, start the
  * log.  Every problem is reported before a byte of a message is read, and
  * a verdict an earlier run left behind is removed.  Returns -1 to go on,
  * or the exit status (75, or 78 under --check-config).
@@ -429,7 +437,8 @@ load_config(const struct args *a)
 		}
 		strcpy(conf.output, a->output);
 	}
-	if (conf_check(&conf, &w) < 0) {
+	if ((a->format != NULL && conf_set(&conf, "-f", "verdict", "format",
+	    a->format, &w) < 0) || conf_check(&conf, &w) < 0) {
 		log_error("%s", w.text);
 		if (a->action == 0)
 			drop_stale(conf.output);

@@ -330,6 +330,36 @@ def test_dash_o_overrides_output(clamhook, tmp_path):
     assert not a.exists()
 
 
+def test_dash_f_overrides_format(clamhook, clamd):
+    config = {"verdict": {"format": "line", "mode": 2}}
+    r = clamhook(["-f", "milter"], input=eicar(), config=config)
+    assert (r.status, r.out, r.err) == \
+        (1, support.expected_milter(EICAR_NAME, clamhook.version()), b""), r
+    r = clamhook(["--format=james"], input=support.mail_plain(),
+                 config=config)
+    assert (r.status, r.out, r.err) == \
+        (0, support.expected_james(None), b""), r
+    r = clamhook(["-fshell"], input=eicar(), config=config)
+    assert r.status == 1, r
+    support.check_shell(r.out, "infected", virus=EICAR_NAME,
+                        verdict=support.result_string(EICAR_NAME))
+    r = clamhook(["-t", "-f", "shell"], config=config)
+    assert r.status == 0, r
+    assert b"\nformat = shell\n" in r.out, r.out
+
+
+@pytest.mark.parametrize("action, status", [([], 75), (["-t"], 78)])
+def test_dash_f_bad_format(clamhook, tmp_path, action, status):
+    out = tmp_path / "verdict"
+    out.write_bytes(b"Virus-Test: False\n")
+    r = clamhook(action + ["-f", "xml", "-o", str(out)],
+                 input=support.mail_plain())
+    assert (r.status, r.out) == (status, b""), r
+    assert r.err == b"clamhook: -f: format: 'xml' is not one of line, " \
+        b"james, milter, shell\n"
+    assert out.exists() == bool(action)     # a scan drops a stale verdict
+
+
 TIMESTAMP = re.compile(r"\b\d+\.\d{1,6}\b")
 
 

@@ -1182,6 +1182,30 @@ START_TEST(test_output_room_for_temporary)
 }
 END_TEST
 
+/* conf_set: a key from the command line, parsed as the INI's. */
+START_TEST(test_set)
+{
+	struct conf c;
+	struct why w;
+
+	OK(BASE "[verdict]\nformat = line\n", &c);
+	ck_assert_int_eq(conf_set(&c, "-f", "verdict", "format", "MILTER",
+	    &w), 0);
+	ck_assert_int_eq(c.format, FORMAT_MILTER);
+	ck_assert_int_eq(conf_set(&c, "-f", "verdict", "format", "xml", &w),
+	    -1);
+	ck_assert_str_eq(w.text, "-f: format: 'xml' is not one of line, "
+	    "james, milter, shell");
+	ck_assert_int_eq(c.format, FORMAT_MILTER);
+	ck_assert_int_eq(conf_set(&c, "-x", "verdict", "colour", "1", &w),
+	    -1);
+	ck_assert_str_eq(w.text, "-x: no key colour in [verdict]");
+	ck_assert_int_eq(conf_set(&c, "-x", "nowhere", "format", "1", &w),
+	    -1);
+	ck_assert_str_eq(w.text, "-x: no key format in [nowhere]");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1216,6 +1240,7 @@ main(void)
 	tcase_add_test(t, test_garbage);
 	tcase_add_test(t, test_stream_needs_max_size);
 	tcase_add_test(t, test_output_room_for_temporary);
+	tcase_add_test(t, test_set);
 	suite_add_tcase(s, t);
 	r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);
