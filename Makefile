@@ -496,7 +496,7 @@ CPPCHECK_FLAGS := -q --error-exitcode=1 --std=c11 -D_GNU_SOURCE -Isrc \
 .PHONY: lint
 lint:
 	$(call step,SHCHECK,$(SH_SCRIPTS))
-	$(Q)shellcheck -s sh $(SH_SCRIPTS)
+	$(Q)shellcheck -x -s sh $(SH_SCRIPTS)
 	$(Q)for f in $(SH_SCRIPTS); do busybox sh -n $$f || exit 1; done
 	$(call step,CPPCHECK,src tests)
 	$(Q)cppcheck $(CPPCHECK_FLAGS) $(C_SOURCES)

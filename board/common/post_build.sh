@@ -10,7 +10,8 @@
 #                          not in it is added to its section, a section not
 #                          in it is added at the end)
 #   rootfs_overlay/        files copied over TARGET_DIR
-# Then the scripts are made executable.  POSIX sh and awk only.
+# Then the scripts are made executable and what they read readable by
+# all.  POSIX sh and awk only.
 set -eu
 
 if [ $# -lt 1 ] || [ ! -d "$1" ]; then
@@ -129,9 +130,12 @@ fi
 
 for f in "$target/etc/init.d/S45clamhook" \
     "$target/usr/libexec/clamhook/mta-hook" \
-    "$target/usr/libexec/clamhook/postfix-filter"; do
+    "$target/usr/libexec/clamhook/postfix-filter" \
+    "$target/usr/libexec/clamhook/smtpd-mda"; do
 	[ ! -f "$f" ] || chmod 0755 "$f"
 done
-if [ -f "$ini" ]; then
-	chmod 0644 "$ini"
-fi
+# Read, not run: by the hooks, which may run as an unprivileged user.
+for f in "$ini" "$target/etc/default/clamhook" \
+    "$target/usr/libexec/clamhook/hook-common"; do
+	[ ! -f "$f" ] || chmod 0644 "$f"
+done

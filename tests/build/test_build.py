@@ -49,7 +49,8 @@ def script(path, text):
 def snapshot(tmp_path_factory):
     """The build inputs, copied once: the tree changes while others work."""
     d = tmp_path_factory.mktemp("snapshot")
-    for name in ("Makefile", "toolchain", "src", "board", "tests/demo"):
+    for name in ("Makefile", "toolchain", "src", "board", "tests/demo",
+                 "tests/peer"):
         src = os.path.join(REPO, name)
         if os.path.isdir(src):
             shutil.copytree(src, d / name)
@@ -330,7 +331,10 @@ def test_rootfs_tarball(tree):
                            ("etc/clamhook.ini", 0o644),
                            ("etc/init.d/S45clamhook", 0o755),
                            ("usr/libexec/clamhook/mta-hook", 0o755),
-                           ("usr/libexec/clamhook/postfix-filter", 0o755)):
+                           ("usr/libexec/clamhook/postfix-filter", 0o755),
+                           ("usr/libexec/clamhook/smtpd-mda", 0o755),
+                           ("usr/libexec/clamhook/hook-common", 0o644),
+                           ("etc/default/clamhook", 0o644)):
             assert members[name].mode == mode, name
         ini = t.extractfile(members["etc/clamhook.ini"]).read().decode()
         binary = t.extractfile(members["usr/bin/clamhook"]).read()

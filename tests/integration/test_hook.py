@@ -54,9 +54,10 @@ class Hook:
     fake logger and a clamhook program (the binary, or a wrapper that
     runs it under $CLAMHOOK_RUNNER)."""
 
-    def __init__(self, tmp, clamhook):
-        if not os.path.exists(HOOK):
-            pytest.fail("hook not found at %s" % HOOK, pytrace=False)
+    def __init__(self, tmp, clamhook, script=HOOK):
+        if not os.path.exists(script):
+            pytest.fail("hook not found at %s" % script, pytrace=False)
+        self.script = script
         if not os.access(BUSYBOX, os.X_OK):
             pytest.fail("busybox not found: install busybox "
                         "(toolchain/deps-debian.sh)", pytrace=False)
@@ -91,6 +92,7 @@ class Hook:
             "CLAMHOOK_CONFIG": self.config,
             "CLAMHOOK_QUARANTINE": self.qdir,
             "TMPDIR": self.work,
+            "CLAMHOOK_DEFAULTS": os.devnull,
         }
         for k, v in (extra or {}).items():
             if v is None:
@@ -102,7 +104,7 @@ class Hook:
     def __call__(self, args=(), input=None, env=None, timeout=60,
                  on_start=None, argv_prefix=()):
         r = support.run_process(
-            list(argv_prefix) + [BUSYBOX, "sh", HOOK] + list(args),
+            list(argv_prefix) + [BUSYBOX, "sh", self.script] + list(args),
             input=input, env=self.env(env), cwd=self.tmp, timeout=timeout,
             on_start=on_start)
         assert not r.timed_out, r
@@ -138,6 +140,16 @@ def hook(tmp_path, clamhook):
     return Hook(tmp_path, clamhook)
 
 
+def assert_reason(err, *needles):
+    """The hook's one line on standard error, "mta-hook: REASON", holding
+    each needle; returns REASON (what its log line says too)."""
+    lines = err.decode("ascii", "replace").splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mta-hook: "), err
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    return lines[0][len("mta-hook: "):]
+
+
 def run_on(hook, data, how, env=None):
     """Run the hook on data given on standard input or as a path; returns
     (Run, the name the hook logs for the message)."""
@@ -156,7 +168,7 @@ def test_clean_is_delivered(hook, how):
     assert r.status == 0, r
     assert r.out == VERDICT_CLEAN
     assert r.err == b""
-    assert hook.log() == [TAG + "deliver " + name]
+    assert hook.log() == [TAG + "deliver %s: clean" % name]
     assert hook.quarantined() == []
 
 
@@ -167,14 +179,14 @@ def test_clean_path_starting_with_dash(hook):
     assert r.status == 0, r
     assert r.out == VERDICT_CLEAN
     assert r.err == b""
-    assert hook.log() == [TAG + "deliver -message.eml"]
+    assert hook.log() == [TAG + "deliver -message.eml: clean"]
 
 
 def test_dash_means_stdin(hook):
     r = hook(["-"], input=CLEAN)
     assert r.status == 0, r
     assert r.out == VERDICT_CLEAN
-    assert hook.log() == [TAG + "deliver stdin"]
+    assert hook.log() == [TAG + "deliver stdin: clean"]
 
 
 def test_shipped_ini(hook, clamd, tmp_path):
@@ -219,11 +231,61 @@ def test_infected_is_quarantined(hook, how):
     assert stat.S_IMODE(os.stat(q[0]).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(hook.qdir).st_mode) == 0o700
     assert hook.log() == [TAG + "quarantine %s as %s: %s"
-                          % (name, q[0], RESULT_INFECTED)]
+                          % (name, q[0], support.EICAR_NAME)]
     if how == "path":
         # a copy: the caller still owns (and removes) its file
         with open(name, "rb") as f:
             assert f.read() == INFECTED
+
+
+@pytest.mark.parametrize("fmt", ["line", "james", "milter", "shell"])
+def test_log_names_the_virus_whatever_the_format(hook, fmt):
+    """The hook reads clamhook's shell record (-f shell), so the INI's
+    [verdict] format changes neither its log line nor its output."""
+    env = {"CLAMHOOK_CONFIG": hook.clamhook.config_file(
+        {"verdict": {"format": fmt, "mode": 0, "verdict": "HOLD"}})}
+    r = hook(input=INFECTED, env=env)
+    assert (r.status, r.out, r.err) == (1, b"HOLD\n", b""), r
+    q = hook.quarantined()
+    assert hook.log() == [TAG + "quarantine stdin as %s: %s"
+                          % (q[0], support.EICAR_NAME)]
+
+
+@pytest.mark.parametrize("style", ["milter", "james", "line", "none"])
+def test_headers_on_standard_output(hook, style):
+    version = hook.clamhook.version()
+    want = {
+        "milter": (support.expected_milter(None, version),
+                   support.expected_milter(support.EICAR_NAME, version)),
+        "james": (support.expected_james(None),
+                  support.expected_james(support.EICAR_NAME)),
+        "line": (VERDICT_CLEAN, VERDICT_INFECTED),
+        "none": (b"", b""),
+    }[style]
+    for data, status, out in ((CLEAN, 0, want[0]), (INFECTED, 1, want[1])):
+        r = hook(input=data, env={"CLAMHOOK_HEADERS": style})
+        assert (r.status, r.out, r.err) == (status, out, b""), r
+
+
+def test_bad_headers_style_defers(hook):
+    r = hook(input=CLEAN, env={"CLAMHOOK_HEADERS": "xml"})
+    assert (r.status, r.out) == (75, b""), r
+    reason = assert_reason(r.err, "CLAMHOOK_HEADERS=xml")
+    assert hook.log() == [TAG + "defer stdin: " + reason]
+
+
+def test_defaults_file_wins(hook, tmp_path):
+    """/etc/default/clamhook (CLAMHOOK_DEFAULTS) is read by the hooks as
+    by S45clamhook, and what it sets wins over the environment."""
+    q = tmp_path / "from-defaults"
+    defaults = tmp_path / "defaults"
+    defaults.write_text("CLAMHOOK_QUARANTINE=%s\nCLAMHOOK_HEADERS=james\n"
+                        % q)
+    r = hook(input=INFECTED, env={"CLAMHOOK_DEFAULTS": str(defaults),
+                                  "CLAMHOOK_HEADERS": "milter"})
+    assert (r.status, r.out) == (1, support.expected_james("x")), r
+    assert hook.quarantined() == []
+    assert len(os.listdir(q)) == 1
 
 
 def test_second_infected_gets_its_own_file(hook):
@@ -242,7 +304,7 @@ def test_infected_is_rejected(hook, how):
     assert r.out == VERDICT_INFECTED
     assert r.err == b""
     assert not os.path.exists(hook.qdir)
-    assert hook.log() == [TAG + "reject %s: %s" % (name, RESULT_INFECTED)]
+    assert hook.log() == [TAG + "reject %s: %s" % (name, support.EICAR_NAME)]
 
 
 def test_quarantine_not_writable_defers(hook, tmp_path):
@@ -271,12 +333,10 @@ def test_clamd_down_defers(hook, make_clamd, how):
     r, name = run_on(hook, CLEAN, how, env=env)
     assert r.status == 75, r
     assert r.out == b""
-    text = support.assert_error_line(r.err)
-    log = hook.log()
-    assert len(log) == 2, log
-    assert log[1].startswith(TAG + "defer %s: clamhook status 75: clamhook: "
-                             % name), log
-    assert text.splitlines()[0] in log[1]
+    reason = assert_reason(r.err, "clamhook status 75: clamhook: ",
+                           "Connection refused")
+    assert hook.log() == [TAG + "deliver %s: clean" % name,
+                          TAG + "defer %s: %s" % (name, reason)]
     assert hook.quarantined() == []
 
 
@@ -285,7 +345,7 @@ def test_clamd_socket_gone_defers(hook, tmp_path):
         {"clamd": {"server": "unix:" + str(tmp_path / "none.sock")}})}
     r = hook(input=INFECTED, env=env)
     assert r.status == 75, r
-    support.assert_error_line(r.err)
+    assert_reason(r.err, "clamhook status 75: clamhook: ", "none.sock")
     assert hook.quarantined() == []
     assert hook.log()[0].startswith(TAG + "defer stdin: clamhook status 75")
 
@@ -297,8 +357,9 @@ def test_bad_config_defers(hook, tmp_path):
     bad.write_text("[clamd]\nsrever = 127.0.0.1:1\n")
     r = hook(input=CLEAN, env={"CLAMHOOK_CONFIG": str(bad)})
     assert r.status == 75, r
-    support.assert_error_line(r.err, str(bad))
-    assert len(hook.log()) == 1
+    reason = assert_reason(r.err, "clamhook status 75: clamhook: %s:2: "
+                           % bad)
+    assert hook.log() == [TAG + "defer stdin: " + reason]
 
 
 @pytest.mark.parametrize("kind", ["missing", "not-executable"])
@@ -419,11 +480,9 @@ def test_clamhook_sigterm_defers(hook, silent_peer):
     assert r.status == 75, r
     assert time.monotonic() - sent["t"] < 10, r
     assert r.out == b""
-    support.assert_error_line(r.err)
-    log = hook.log()
-    assert len(log) == 1, log
-    assert log[0].startswith(TAG + "defer stdin: clamhook status 75: "
-                             "clamhook: "), log
+    reason = assert_reason(r.err, "clamhook status 75: clamhook: ",
+                           "signal")
+    assert hook.log() == [TAG + "defer stdin: " + reason]
     assert hook.quarantined() == []
 
 
@@ -510,3 +569,74 @@ def test_runner_is_used(hook):
     r = subprocess.run([hook.program, "-V"], capture_output=True, timeout=60)
     assert r.returncode == 0, r
     assert b"clamhook" in r.stdout
+
+
+# ---------------------------------------------------------------------------
+# smtpd-mda, run as OpenSMTPD runs an mda: the message on standard input,
+# the Maildir as its argument.
+
+MDA = os.path.join(os.path.dirname(HOOK), "smtpd-mda")
+MDA_TAG = "-t clamhook-mda -p mail.info -- "
+
+
+@pytest.fixture
+def mda(tmp_path, clamhook):
+    return Hook(tmp_path, clamhook, MDA)
+
+
+def maildir_files(path, sub):
+    try:
+        return sorted(os.listdir(os.path.join(path, sub)))
+    except FileNotFoundError:
+        return []
+
+
+def test_mda_delivers_clean_with_headers(mda, tmp_path):
+    box = str(tmp_path / "Maildir")
+    forged = b"X-Virus-Status: Infected (nothing)\n" + CLEAN
+    r = mda([box], input=forged, env={"USER": "bob"})
+    assert (r.status, r.out, r.err) == (0, b"", b""), r
+    new = maildir_files(box, "new")
+    assert len(new) == 1 and maildir_files(box, "tmp") == [], new
+    with open(os.path.join(box, "new", new[0]), "rb") as f:
+        assert f.read() == support.expected_milter(
+            None, mda.clamhook.version()) + CLEAN
+    assert mda.log() == [MDA_TAG + "clean for bob, delivered to " + box]
+    assert mda.quarantined() == []
+
+
+def test_mda_quarantines_infected(mda, tmp_path):
+    box = str(tmp_path / "Maildir")
+    r = mda([box], input=INFECTED, env={"USER": "bob"})
+    assert (r.status, r.out, r.err) == (0, b"", b""), r
+    assert maildir_files(box, "new") == []
+    q = mda.quarantined()
+    assert len(q) == 1, q
+    with open(q[0], "rb") as f:
+        assert f.read() == INFECTED
+    assert mda.log() == [MDA_TAG + "infected for bob, quarantined as %s: %s"
+                         % (q[0], support.EICAR_NAME)]
+
+
+def test_mda_defers_when_clamd_is_down(mda, tmp_path):
+    box = str(tmp_path / "Maildir")
+    port = support.closed_port()
+    env = {"USER": "bob", "CLAMHOOK_CONFIG": mda.clamhook.config_file(
+        {"clamd": {"server": "127.0.0.1:%d" % port}})}
+    r = mda([box], input=CLEAN, env=env)
+    assert (r.status, r.out) == (75, b""), r
+    line = r.err.decode().splitlines()
+    assert len(line) == 1 and line[0].startswith(
+        "smtpd-mda: clamhook status 75: clamhook: "), r.err
+    assert "Connection refused" in line[0]
+    assert maildir_files(box, "new") == [] and mda.quarantined() == []
+    assert mda.log() == [MDA_TAG + "defer for bob: " +
+                         line[0][len("smtpd-mda: "):]]
+
+
+def test_mda_defers_when_the_maildir_is_not_writable(mda, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    r = mda([str(blocker / "Maildir")], input=CLEAN, env={"USER": "bob"})
+    assert r.status == 75, r
+    assert b"smtpd-mda: cannot create " in r.err, r.err
