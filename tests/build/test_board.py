@@ -4,6 +4,7 @@ busybox sh.  clamhook is a stand-in script here (the hooks are tested with
 the real binary and clamd in tests/integration)."""
 
 import os
+import pwd
 import shutil
 import subprocess
 
@@ -26,7 +27,8 @@ def fake(tmp_path):
 echo "$* config=$CLAMHOOK_CONFIG" >>%s
 case $1 in
 --ping) exit "${PING:-0}" ;;
---check-config) exit "${CHECK:-0}" ;;
+--check-config) [ -z "$STATE" ] || echo "state_file = $STATE"
+    exit "${CHECK:-0}" ;;
 esac
 exit 64
 """ % log)
@@ -38,7 +40,8 @@ def init(fake, tmp_path, action, **env):
     path, log = fake
     e = dict(os.environ, CLAMHOOK=str(path),
              CLAMHOOK_CONFIG=str(tmp_path / "x.ini"),
-             CLAMHOOK_QUARANTINE=str(tmp_path / "q"))
+             CLAMHOOK_QUARANTINE=str(tmp_path / "q"),
+             CLAMHOOK_DEFAULTS=os.devnull, STATE="")
     e.update(env)
     r = subprocess.run([BUSYBOX, "sh", INIT, action], env=e,
                        capture_output=True, text=True, timeout=30)
@@ -54,6 +57,33 @@ def test_start_checks_creates_and_pings(fake, tmp_path):
     assert calls == ["--check-config config=" + ini, "--ping config=" + ini]
     q = tmp_path / "q"
     assert q.is_dir() and q.stat().st_mode & 0o777 == 0o700
+
+
+def test_start_prepares_for_the_hooks_user(fake, tmp_path):
+    """CLAMHOOK_USER, from /etc/default/clamhook: the quarantine and the
+    state file the INI names (its folder made) become that user's."""
+    state = tmp_path / "run" / "clamhook.state"
+    defaults = tmp_path / "default"
+    defaults.write_text("CLAMHOOK_USER=nobody\nCLAMHOOK_QUARANTINE=%s\n"
+                        % (tmp_path / "q2"))
+    r, calls = init(fake, tmp_path, "start", STATE=str(state),
+                    CLAMHOOK_DEFAULTS=str(defaults))
+    assert (r.returncode, r.stdout) == (0, "Starting clamhook: OK\n"), r
+    assert [c.split()[0] for c in calls] == ["--check-config", "--ping"]
+    nobody = pwd.getpwnam("nobody").pw_uid
+    st = (tmp_path / "q2").stat()
+    assert (st.st_uid, st.st_mode & 0o777) == (nobody, 0o700)
+    assert not (tmp_path / "q").exists()
+    st = state.stat()
+    assert (st.st_uid, st.st_mode & 0o777, st.st_size) == (nobody, 0o644, 0)
+
+
+def test_start_fails_for_a_user_that_does_not_exist(fake, tmp_path):
+    r, calls = init(fake, tmp_path, "start", CLAMHOOK_USER="no-such-user")
+    assert (r.returncode, r.stdout) == (1, "Starting clamhook: FAIL "
+                                        "(CLAMHOOK_USER=no-such-user: no "
+                                        "such user)\n"), r
+    assert [c.split()[0] for c in calls] == ["--check-config"]
 
 
 def test_start_fails_when_clamd_does_not_answer(fake, tmp_path):
@@ -89,8 +119,11 @@ def test_post_build_without_board_keeps_the_ini(tmp_path):
                            "clamhook.ini")) as a:
         assert (root / "etc" / "clamhook.ini").read_text() == a.read()
     for s in ("etc/init.d/S45clamhook", "usr/libexec/clamhook/mta-hook",
-              "usr/libexec/clamhook/postfix-filter"):
+              "usr/libexec/clamhook/postfix-filter",
+              "usr/libexec/clamhook/smtpd-mda"):
         assert (root / s).stat().st_mode & 0o777 == 0o755
+    for s in ("usr/libexec/clamhook/hook-common", "etc/default/clamhook"):
+        assert (root / s).stat().st_mode & 0o777 == 0o644
 
 
 def test_post_build_merges_a_fragment(tmp_path):

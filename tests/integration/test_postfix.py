@@ -11,13 +11,19 @@ SMTP on loopback:
   clamhook's reason, and is delivered once clamd is back and the queue
   is flushed.
 
+The board's set-up runs as at boot: S45clamhook start, reading the
+instance's own /etc/default/clamhook (CLAMHOOK_DEFAULTS, which the filter
+reads too) with CLAMHOOK_USER=clamav, the pipe's user as the board readme
+has it, makes the quarantine and the state file (two servers: round robin)
+that user's.
+
 The instance (own config directory, queue, spool and log, SMTP on a free
 loopback port) is a private Postfix instance: Postfix accepts a config
 directory other than /etc/postfix only when /etc/postfix/main.cf lists it
 in alternate_config_directories, so this module adds its directory there
 for its run and takes it out again (removing the file when it created it
 and no other instance is listed).  The pipe runs the filter under busybox
-sh as nobody, so everything it touches lives in a 0755 directory under
+sh as clamav, so everything it touches lives in a 0755 directory under
 /tmp.  With $CLAMHOOK_RUNNER set the filter runs the cross binary through
 a wrapper that execs the runner.  Every wait is bounded.
 """
@@ -30,8 +36,10 @@ import shlex
 import shutil
 import signal
 import smtplib
+import stat
 import subprocess
 import tempfile
+import threading
 from email.utils import make_msgid
 
 import pytest
@@ -40,8 +48,9 @@ import support
 from conftest import REPO, Clamd, clamhook_bin, clamhook_runner
 from eicar import eicar
 
-FILTER = os.path.join(REPO, "board", "common", "rootfs_overlay", "usr",
-                      "libexec", "clamhook", "postfix-filter")
+OVERLAY = os.path.join(REPO, "board", "common", "rootfs_overlay")
+LIBEXEC = os.path.join(OVERLAY, "usr", "libexec", "clamhook")
+INIT = os.path.join(OVERLAY, "etc", "init.d", "S45clamhook")
 POSTFIX = "/usr/sbin/postfix"
 POSTQUEUE = "/usr/sbin/postqueue"
 MAIN_CF = "/etc/postfix/main.cf"
@@ -50,7 +59,8 @@ MAIN_CF_PROTO = ("/etc/postfix/main.cf.proto",
 MAIN_CF_MARK = ("# Created by clamhook's tests/integration/test_postfix.py "
                 "for its private instances;\n# removed when none is left.\n")
 LOCK = "/tmp/clamhook-test-postfix.lock"
-USER = "nobody"            # the pipe's user and the local mailbox owner
+USER = "nobody"            # the local mailbox owner
+PIPE_USER = "clamav"       # the filter's user, as the board readme has it
 RCPT = USER + "@localhost"
 SENDER = "alice@example.org"
 DELIVERY_TIMEOUT = 30
@@ -164,8 +174,9 @@ def _master_cf(port, scan_argv):
                 out.append("  -o content_filter=")
             if fields[0] == "postlog":
                 break
-    out.append("scan unix - n n - 10 pipe")
-    out.append("  flags=Rq user=%s null_sender= argv=%s" % (USER, scan_argv))
+    out.append("scan unix - n n - 4 pipe")
+    out.append("  flags=Rq user=%s null_sender= argv=%s"
+               % (PIPE_USER, scan_argv))
     return "\n".join(out) + "\n"
 
 
@@ -184,21 +195,23 @@ class Postfix:
         self.tmp = os.path.join(self.dir, "tmp")
         self.run = os.path.join(self.dir, "run")
         self.maillog = os.path.join(self.dir, "maillog")
-        self.filterlog = os.path.join(self.run, "filter.log")
+        self.logs = os.path.join(self.dir, "log")
+        self.filterlog = os.path.join(self.logs, "filter.log")
         self.port = support.free_port()
         self.started = False
         self.blessed = False
         try:
-            pw = pwd.getpwnam(USER)
+            pw = pwd.getpwnam(PIPE_USER)
             for d in (self.conf, self.bindir, self.queue):
                 os.makedirs(d, 0o755)
             os.makedirs(self.spool)
             os.chmod(self.spool, 0o1777)
-            for d in (self.qdir, self.tmp, self.run):
+            for d in (self.tmp, self.logs):
                 os.makedirs(d, 0o700)
                 os.chown(d, pw.pw_uid, pw.pw_gid)
             self._programs()
             self._config()
+            self._board_start()
         except BaseException:
             shutil.rmtree(self.dir, ignore_errors=True)
             raise
@@ -211,11 +224,12 @@ class Postfix:
         if not busybox:
             pytest.fail("busybox not found (toolchain/deps-debian.sh)",
                         pytrace=False)
-        if not os.path.exists(FILTER):
-            pytest.fail("filter not found at %s" % FILTER, pytrace=False)
+        self.busybox = busybox
+        for name, mode in (("postfix-filter", 0o755), ("hook-common", 0o644)):
+            shutil.copyfile(os.path.join(LIBEXEC, name),
+                            os.path.join(self.bindir, name))
+            os.chmod(os.path.join(self.bindir, name), mode)
         self.filter = os.path.join(self.bindir, "postfix-filter")
-        shutil.copyfile(FILTER, self.filter)
-        os.chmod(self.filter, 0o755)
         binary = clamhook_bin()
         if not os.path.exists(binary):
             pytest.fail("clamhook binary not found at %s" % binary,
@@ -232,20 +246,32 @@ class Postfix:
         else:
             shutil.copyfile(binary, self.clamhook)
             os.chmod(self.clamhook, 0o755)
+        self.version = subprocess.run(
+            [self.clamhook, "-V"], capture_output=True, check=True,
+            timeout=CMD_TIMEOUT).stdout.decode().split()[1]
         _script(os.path.join(self.bindir, "logger"),
                 "#!/bin/sh\nprintf '%%s\\n' \"$*\" >>%s\n"
                 % shlex.quote(self.filterlog))
+        # two servers (one clamd by TCP and by its socket): round robin
+        # through the state file, which S45clamhook made the pipe user's
         self.ini = os.path.join(self.conf, "clamhook.ini")
+        self.state = os.path.join(self.run, "clamhook.state")
         _script(self.ini, support.ini_text({"clamd": {
-            "server": self.clamd.server("tcp"),
-            "state_file": os.path.join(self.run, "clamhook.state"),
+            "server": [self.clamd.server("tcp"), self.clamd.server("unix")],
+            "state_file": self.state,
             "connect_timeout_ms": 2000,
             "timeout_ms": 20000}}), 0o644)
+        # the board's /etc/default/clamhook, read by S45clamhook and the
+        # filter alike
+        self.defaults = os.path.join(self.conf, "default-clamhook")
+        _script(self.defaults, "".join("%s=%s\n" % (k, shlex.quote(v)) for
+                                       k, v in (
+            ("CLAMHOOK_USER", PIPE_USER), ("CLAMHOOK", self.clamhook),
+            ("CLAMHOOK_CONFIG", self.ini),
+            ("CLAMHOOK_QUARANTINE", self.qdir))), 0o644)
         env = {
             "PATH": self.bindir + ":/usr/sbin:/usr/bin:/sbin:/bin",
-            "CLAMHOOK": self.clamhook,
-            "CLAMHOOK_CONFIG": self.ini,
-            "CLAMHOOK_QUARANTINE": self.qdir,
+            "CLAMHOOK_DEFAULTS": self.defaults,
             "TMPDIR": self.tmp,
             "SENDMAIL_ARGS": "-C " + self.conf,
         }
@@ -256,6 +282,15 @@ class Postfix:
         words += [busybox, "sh", self.filter,
                   "-f", "${sender}", "--", "${recipient}"]
         self.scan_argv = " ".join(words)
+
+    def _board_start(self):
+        """S45clamhook start, as at boot: the quarantine and the state
+        file for the pipe's user."""
+        r = subprocess.run([self.busybox, "sh", INIT, "start"],
+                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                                "CLAMHOOK_DEFAULTS": self.defaults},
+                           capture_output=True, timeout=CMD_TIMEOUT)
+        assert (r.returncode, r.stdout) == (0, b"Starting clamhook: OK\n"), r
 
     def _config(self):
         main = {
@@ -346,16 +381,31 @@ class Postfix:
             self.blessed = False
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def send(self, subject, body, sender=SENDER):
+    def send(self, subject, body, sender=SENDER, headers=""):
         """Send one message over SMTP; returns the Message-ID."""
         msgid = make_msgid(domain="clamhook.test")
         data = ("From: Alice <%s>\r\nTo: <%s>\r\nSubject: %s\r\n"
-                "Message-ID: %s\r\nMIME-Version: 1.0\r\n"
+                "Message-ID: %s\r\n%sMIME-Version: 1.0\r\n"
                 "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
-                % (SENDER, RCPT, subject, msgid)).encode() + body
+                % (SENDER, RCPT, subject, msgid, headers)).encode() + body
         with smtplib.SMTP("127.0.0.1", self.port, timeout=15) as s:
             s.sendmail(sender, [RCPT], data)
         return msgid
+
+    def delivered(self, msgid):
+        """The header block of the one message in the mailbox with msgid,
+        as a list of lines."""
+        box = self.mailbox().decode("ascii", "replace")
+        at = box.index(msgid)
+        start = box.rfind("\nFrom ", 0, at) + 1
+        return box[start:box.index("\n\n", at)].split("\n")
+
+    def state_next(self):
+        with open(self.state) as f:
+            for line in f:
+                if line.startswith("next "):
+                    return int(line.split()[1])
+        return 0
 
     def mailbox(self):
         try:
@@ -487,6 +537,27 @@ def test_clean_is_delivered(postfix):
         "-t clamhook-filter -p mail.info -- clean from <%s>, re-injected"
         % SENDER], postfix.diag()
     assert os.listdir(postfix.tmp) == []
+    assert_verdict_headers(postfix, msgid)
+
+
+def assert_verdict_headers(postfix, msgid):
+    """The mailbox copy carries the milter header lines, once each."""
+    head = postfix.delivered(msgid)
+    ours = [h for h in head if h.lower().startswith("x-virus-")]
+    assert ours == ["X-Virus-Scanned: clamhook %s" % postfix.version,
+                    "X-Virus-Status: Clean"], head
+
+
+def test_forged_verdict_headers_are_replaced(postfix):
+    """A sender's own X-Virus-Status (folded over two lines) never reaches
+    the mailbox: the filter's lines replace it."""
+    msgid = postfix.send("forged", b"Trust me.\r\n", headers=(
+        "X-Virus-Status: Clean\r\n\tand trusted\r\n"
+        "x-virus-scanned: by nobody\r\nX-Other: kept\r\n"))
+    postfix.wait(lambda: _in_mailbox(postfix, msgid),
+                 "message not in the mailbox")
+    assert_verdict_headers(postfix, msgid)
+    assert "X-Other: kept" in postfix.delivered(msgid)
 
 
 def test_null_sender_is_delivered(postfix):
@@ -524,9 +595,14 @@ def test_infected_is_quarantined(postfix):
     log = postfix.filter_log()[n:]
     assert log == [
         "-t clamhook-filter -p mail.info -- infected from <%s>, "
-        "quarantined as %s: %s"
-        % (SENDER, new[0], support.result_string(support.EICAR_NAME))
+        "quarantined as %s: %s" % (SENDER, new[0], support.EICAR_NAME)
     ], postfix.diag()
+    # by the pipe's user, in the quarantine S45clamhook gave it
+    pw = pwd.getpwnam(PIPE_USER)
+    st = os.stat(postfix.qdir)
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (pw.pw_uid, 0o700)
+    st = os.stat(new[0])
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (pw.pw_uid, 0o600)
     # taken, not bounced: no bounce to the sender sits in the queue
     assert postfix.queue_entries() == []
     assert os.listdir(postfix.tmp) == []
@@ -564,4 +640,63 @@ def test_clamd_down_defers_then_delivers(postfix, pf_clamd):
     assert postfix.filter_log()[n + 1:] == [
         "-t clamhook-filter -p mail.info -- clean from <%s>, re-injected"
         % SENDER], postfix.diag()
+    assert os.listdir(postfix.tmp) == []
+
+
+def test_state_file_is_the_pipe_users(postfix):
+    """Two servers: each message moves the round-robin counter in the
+    state file S45clamhook made for the pipe's user, which could not
+    create it itself."""
+    st = os.stat(postfix.state)
+    assert st.st_uid == pwd.getpwnam(PIPE_USER).pw_uid
+    before = postfix.state_next()
+    ids = [postfix.send("round robin %d" % i, b"Next one.\r\n")
+           for i in range(3)]
+    postfix.wait(lambda: all(_in_mailbox(postfix, m) for m in ids),
+                 "messages not in the mailbox")
+    assert postfix.state_next() == before + 3, postfix.diag()
+
+
+def test_concurrent_filters_keep_each_message_apart(postfix, clamhook):
+    """maxproc 4 filters at once, 40 messages sent together (12 under a
+    runner): every clean one delivered once with its own header lines,
+    every infected one quarantined, nothing of one in another's place."""
+    total = 12 if clamhook.runner else 40
+    infected = set(range(0, total, 4))
+    before = set(postfix.quarantined())
+    ids = [None] * total
+
+    def send(i):
+        body = (eicar() if i in infected else b"Message %d.") + b"\r\n"
+        ids[i] = postfix.send("message %d" % i, body.replace(
+            b"%d", str(i).encode()))
+
+    threads = [threading.Thread(target=send, args=(i,))
+               for i in range(total)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(ids), ids
+    clean = [ids[i] for i in range(total) if i not in infected]
+    bad = [ids[i] for i in infected]
+
+    def done():
+        return (all(_in_mailbox(postfix, m) for m in clean) and
+                len(set(postfix.quarantined()) - before) == len(bad) and
+                _queue_empty(postfix))
+
+    postfix.wait(done, "every message handled", timeout=180)
+    box = postfix.mailbox()
+    for m in clean:
+        assert box.count(m.encode()) == 1, m
+        assert_verdict_headers(postfix, m)
+    kept = []
+    for q in sorted(set(postfix.quarantined()) - before):
+        with open(q, "rb") as f:
+            kept.append(f.read())
+    for m in bad:
+        assert not _in_mailbox(postfix, m), m
+        assert sum(m.encode() in k for k in kept) == 1, m
+    assert not any(m.encode() in k for m in clean for k in kept)
     assert os.listdir(postfix.tmp) == []
