@@ -450,13 +450,18 @@ check-valgrind:
 		tests/integration)
 
 # The real peers that are built, not installed: clamd 0.103 in a Debian 11
-# chroot and Debian's test mail, once each, into /var/cache/clamhook (the
-# tests that need them build them too when they find none).
+# chroot, Exim and OpenSMTPD in Debian 12 chroots, and Debian's test mail,
+# once each, into /var/cache/clamhook (the tests that need them build them
+# too when they find none).
 PEER_CACHE ?= /var/cache/clamhook
 .PHONY: peers
 peers:
 	$(call step,PEER,$(PEER_CACHE)/bullseye-clamd)
 	$(Q)tests/peer/bullseye-clamd.sh $(PEER_CACHE)/bullseye-clamd
+	$(call step,PEER,$(PEER_CACHE)/bookworm-exim)
+	$(Q)tests/peer/bookworm-mta.sh exim $(PEER_CACHE)/bookworm-exim
+	$(call step,PEER,$(PEER_CACHE)/bookworm-opensmtpd)
+	$(Q)tests/peer/bookworm-mta.sh opensmtpd $(PEER_CACHE)/bookworm-opensmtpd
 	$(call step,PEER,$(PEER_CACHE)/mail-corpus)
 	$(Q)tests/peer/mail-corpus.sh $(PEER_CACHE)/mail-corpus
 
@@ -487,7 +492,7 @@ SH_SCRIPTS := board/common/post_build.sh \
 	board/common/rootfs_overlay/etc/init.d/S45clamhook \
 	$(wildcard board/common/rootfs_overlay/usr/libexec/clamhook/*) \
 	tests/demo/demo.sh tests/peer/bullseye-clamd.sh \
-	tests/peer/mail-corpus.sh
+	tests/peer/bookworm-mta.sh tests/peer/mail-corpus.sh
 # cppcheck at the levels that find bugs; "style" is left out: most of what
 # it says (variableScope) is the KNF habit of declaring at the block's top.
 C_SOURCES := $(wildcard src/*.c tests/unit/*.c tests/fuzz/*.c tests/bench/*.c)

@@ -268,6 +268,10 @@ class Clamd:
         if remove:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def restart(self):
+        """Start again, at the same address, after stop(remove=False)."""
+        self._run()
+
 
 class _PortTaken(Exception):
     pass

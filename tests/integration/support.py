@@ -677,3 +677,23 @@ def free_port(family=socket.AF_INET, host="127.0.0.1"):
 def closed_port():
     """A loopback port that refuses connections."""
     return free_port()
+
+
+def has_interpreter(path):
+    """Whether the ELF file at path names a dynamic loader (PT_INTERP)."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if head[:4] != b"\x7fELF":
+            return False
+        end = "<" if head[5] == 1 else ">"
+        if head[4] == 2:
+            phoff, = struct.unpack(end + "Q", head[32:40])
+            phentsize, phnum = struct.unpack(end + "HH", head[54:58])
+        else:
+            phoff, = struct.unpack(end + "I", head[28:32])
+            phentsize, phnum = struct.unpack(end + "HH", head[42:46])
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            if struct.unpack(end + "I", f.read(4))[0] == 3:
+                return True
+    return False

@@ -38,7 +38,6 @@ import re
 import shutil
 import signal
 import stat
-import struct
 import subprocess
 import sys
 import tempfile
@@ -62,26 +61,6 @@ NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 # -- helpers -----------------------------------------------------------------
 
-def has_interpreter(path):
-    """Whether the ELF file at path names a dynamic loader (PT_INTERP)."""
-    with open(path, "rb") as f:
-        head = f.read(64)
-        if head[:4] != b"\x7fELF":
-            return False
-        end = "<" if head[5] == 1 else ">"
-        if head[4] == 2:
-            phoff, = struct.unpack(end + "Q", head[32:40])
-            phentsize, phnum = struct.unpack(end + "HH", head[54:58])
-        else:
-            phoff, = struct.unpack(end + "I", head[28:32])
-            phentsize, phnum = struct.unpack(end + "HH", head[42:46])
-        for i in range(phnum):
-            f.seek(phoff + i * phentsize)
-            if struct.unpack(end + "I", f.read(4))[0] == 3:
-                return True
-    return False
-
-
 def need_host_binary(clamhook):
     """strace and rlimit cases count and limit clamhook's own calls: they
     need the static host binary, not qemu or a dynamic (sanitizer) build,
@@ -89,7 +68,7 @@ def need_host_binary(clamhook):
     if clamhook.runner:
         pytest.skip("strace and rlimit cases trace the host binary, not "
                     "%s" % " ".join(clamhook.runner))
-    if has_interpreter(clamhook.bin):
+    if support.has_interpreter(clamhook.bin):
         pytest.skip("strace and rlimit cases need the static binary "
                     "(%s is dynamically linked)" % clamhook.bin)
 

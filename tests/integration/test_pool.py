@@ -812,7 +812,7 @@ def test_forty_at_once_with_a_clamd_killed(clamhook, farm, tmp_path):
         # Down for a while, with runs going on: marked dead, skipped.
         time.sleep(0.5)
         victim.out.close()
-        victim._run()
+        victim.restart()
         restarted.append(done[0])
 
     k = threading.Thread(target=kill_and_restart, daemon=True)

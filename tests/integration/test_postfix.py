@@ -632,7 +632,7 @@ def test_clamd_down_defers_then_delivers(postfix, pf_clamd):
             "-t clamhook-filter -p mail.info -- defer from <%s>: "
             "clamhook status 75" % SENDER), log
     finally:
-        pf_clamd._run()
+        pf_clamd.restart()
     postfix.flush()
     postfix.wait(lambda: _in_mailbox(postfix, msgid),
                  "deferred message not delivered after the flush")
