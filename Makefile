@@ -277,22 +277,50 @@ FORCE:
 
 # ---------------------------------------------------------------------------
 # Install.  PREFIX or prefix (lower case wins when both are given).
+# install: the binary and the man pages.  install-board: what an image
+# needs beside them (board/common/rootfs_overlay: the INI, the hooks'
+# defaults, the init script, the hooks), so a recipe copies nothing by hand.
 
 PREFIX ?= /usr/local
 prefix ?= $(PREFIX)
 exec_prefix ?= $(prefix)
 bindir ?= $(exec_prefix)/bin
+libexecdir ?= $(exec_prefix)/libexec
+mandir ?= $(prefix)/share/man
+sysconfdir ?= /etc
 INSTALL ?= install
+OVERLAY := board/common/rootfs_overlay
+HOOKS := $(sort $(wildcard $(OVERLAY)/usr/libexec/clamhook/*))
 
-.PHONY: install install-strip
+.PHONY: install install-strip install-board
 install: $(BIN)
 	$(call step,INSTALL,$(DESTDIR)$(bindir)/clamhook)
-	$(Q)$(INSTALL) -d '$(DESTDIR)$(bindir)'
+	$(Q)$(INSTALL) -d '$(DESTDIR)$(bindir)' '$(DESTDIR)$(mandir)/man1' \
+		'$(DESTDIR)$(mandir)/man5'
 	$(Q)$(INSTALL) -m 0755 $(BIN) '$(DESTDIR)$(bindir)/clamhook'
+	$(call step,INSTALL,$(DESTDIR)$(mandir))
+	$(Q)$(INSTALL) -m 0644 src/clamhook.1 '$(DESTDIR)$(mandir)/man1/'
+	$(Q)$(INSTALL) -m 0644 src/clamhook.ini.5 '$(DESTDIR)$(mandir)/man5/'
 
 install-strip: install
 	$(call step,STRIP,$(DESTDIR)$(bindir)/clamhook)
 	$(Q)$(STRIP) '$(DESTDIR)$(bindir)/clamhook'
+
+# The hooks are installed executable except hook-common, which they source.
+install-board:
+	$(call step,INSTALL,$(DESTDIR)$(sysconfdir) $(DESTDIR)$(libexecdir)/clamhook)
+	$(Q)$(INSTALL) -d '$(DESTDIR)$(sysconfdir)/default' \
+		'$(DESTDIR)$(sysconfdir)/init.d' '$(DESTDIR)$(libexecdir)/clamhook'
+	$(Q)$(INSTALL) -m 0644 $(OVERLAY)/etc/clamhook.ini \
+		'$(DESTDIR)$(sysconfdir)/clamhook.ini'
+	$(Q)$(INSTALL) -m 0644 $(OVERLAY)/etc/default/clamhook \
+		'$(DESTDIR)$(sysconfdir)/default/clamhook'
+	$(Q)$(INSTALL) -m 0755 $(OVERLAY)/etc/init.d/S45clamhook \
+		'$(DESTDIR)$(sysconfdir)/init.d/S45clamhook'
+	$(Q)for f in $(HOOKS); do \
+		case $${f##*/} in hook-common) m=0644;; *) m=0755;; esac; \
+		$(INSTALL) -m $$m $$f '$(DESTDIR)$(libexecdir)/clamhook/' || exit 1; \
+	done
 
 # ---------------------------------------------------------------------------
 # make size: stripped size of every target built so far, each stripped (a
@@ -505,6 +533,8 @@ lint:
 	$(Q)for f in $(SH_SCRIPTS); do busybox sh -n $$f || exit 1; done
 	$(call step,CPPCHECK,src tests)
 	$(Q)cppcheck $(CPPCHECK_FLAGS) $(C_SOURCES)
+	$(call step,MANDOC,src/clamhook.1 src/clamhook.ini.5)
+	$(Q)mandoc -Tlint -W warning src/clamhook.1 src/clamhook.ini.5
 
 demo: $(BIN)
 	$(Q)sh tests/demo/demo.sh $(BIN) $(QEMU)

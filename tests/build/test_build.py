@@ -9,6 +9,7 @@ on the caller's make flags.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -243,25 +244,61 @@ def test_inih_cflags_and_libs_override(tree, tmp_path):
     assert r.returncode != 0 and "no-such-inih" in r.stderr
 
 
+def installed(dest):
+    """{path under dest: mode} of every file."""
+    return {os.path.relpath(os.path.join(d, n), dest):
+            os.stat(os.path.join(d, n)).st_mode & 0o7777
+            for d, _, ns in os.walk(dest) for n in ns}
+
+
 def test_install_paths(tree, tmp_path):
+    """The binary and the man pages, wherever the variables say."""
     tree.make()
     cases = [
-        ((), {}, "usr/local/bin"),
-        (("PREFIX=/opt/ch",), {}, "opt/ch/bin"),
-        (("prefix=/usr",), {}, "usr/bin"),
-        ((), {"PREFIX": "/srv"}, "srv/bin"),
-        ((), {"prefix": "/usr"}, "usr/bin"),
-        (("bindir=/sbin",), {}, "sbin"),
+        ((), {}, "usr/local/bin", "usr/local/share/man"),
+        (("PREFIX=/opt/ch",), {}, "opt/ch/bin", "opt/ch/share/man"),
+        (("prefix=/usr",), {}, "usr/bin", "usr/share/man"),
+        ((), {"PREFIX": "/srv"}, "srv/bin", "srv/share/man"),
+        ((), {"prefix": "/usr"}, "usr/bin", "usr/share/man"),
+        (("bindir=/sbin", "mandir=/man"), {}, "sbin", "man"),
     ]
-    for i, (args, env, where) in enumerate(cases):
+    for i, (args, env, where, man) in enumerate(cases):
         dest = tmp_path / ("d%d" % i)
         tree.make("install", "DESTDIR=%s" % dest, *args, env=env)
-        got = [os.path.relpath(os.path.join(d, n), dest)
-               for d, _, ns in os.walk(dest) for n in ns]
-        assert got == [where + "/clamhook"], (args, env, got)
-        path = dest / where / "clamhook"
-        assert os.stat(path).st_mode & 0o777 == 0o755
-        assert "not stripped" in file_of(str(path))
+        assert installed(dest) == {
+            where + "/clamhook": 0o755,
+            man + "/man1/clamhook.1": 0o644,
+            man + "/man5/clamhook.ini.5": 0o644}, (args, env)
+        assert "not stripped" in file_of(str(dest / where / "clamhook"))
+    with open(dest / man / "man5/clamhook.ini.5", "rb") as f, \
+            open(tree.p("src/clamhook.ini.5"), "rb") as g:
+        assert f.read() == g.read()
+
+
+def test_install_board(tree, tmp_path):
+    """install-board: the overlay's files, as `make rootfs` lays them out
+    but for the target's INI fragment, with their modes."""
+    dest = tmp_path / "dest"
+    tree.make("install-board", "DESTDIR=%s" % dest, "PREFIX=/usr")
+    assert installed(dest) == {
+        "etc/clamhook.ini": 0o644,
+        "etc/default/clamhook": 0o644,
+        "etc/init.d/S45clamhook": 0o755,
+        "usr/libexec/clamhook/hook-common": 0o644,
+        "usr/libexec/clamhook/mta-hook": 0o755,
+        "usr/libexec/clamhook/postfix-filter": 0o755,
+        "usr/libexec/clamhook/smtpd-mda": 0o755}
+    overlay = tree.p("board/common/rootfs_overlay")
+    for name in installed(dest):
+        with open(dest / name, "rb") as f, \
+                open(os.path.join(overlay, name), "rb") as g:
+            assert f.read() == g.read(), name
+    other = tmp_path / "other"
+    tree.make("install-board", "DESTDIR=%s" % other, "sysconfdir=/opt/etc",
+              "libexecdir=/opt/lib")
+    assert sorted(installed(other)) == sorted(
+        n.replace("etc/", "opt/etc/", 1).replace("usr/libexec/", "opt/lib/")
+        for n in installed(dest))
 
 
 def test_install_strip_uses_strip(tree, tmp_path):
@@ -403,3 +440,74 @@ def test_board_ini_of_every_target_is_valid(tree, tmp_path):
 def test_shell_scripts_lint(tree):
     r = tree.make("lint")
     assert "SHCHECK" in r.stdout
+
+
+# ---------------------------------------------------------------------------
+# Man pages (src/clamhook.1, src/clamhook.ini.5): lint-clean, installed
+# (test_install_paths), and saying what the binary says.
+
+MAN1 = os.path.join(REPO, "src", "clamhook.1")
+MAN5 = os.path.join(REPO, "src", "clamhook.ini.5")
+
+
+def man_lines(path):
+    with open(path) as f:
+        return f.read().splitlines()
+
+
+def test_man_pages_lint_clean():
+    r = subprocess.run(["mandoc", "-Tlint", "-W", "warning", MAN1, MAN5],
+                       capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (0, ""), r
+
+
+def test_man1_options_and_status_match_help(tree):
+    """Every option --help lists is in the OPTIONS list and nothing else;
+    the exit statuses are the ones --help names."""
+    tree.make()
+    text = tree.run(tree.p("clamhook"), "--help").stdout
+    helped = set(re.findall(r"-(\w)[,|] ?--([\w-]+)", text))
+    lines = man_lines(MAN1)
+    listed = set(re.findall(r"^\.It Fl (\w) , -([\w-]+)", "\n".join(lines),
+                            re.M))
+    assert listed == helped and len(helped) == 9, (listed, helped)
+    codes = set(re.findall(r"\b(\d+) [a-z]", text.split("exit:")[1]))
+    start = lines.index(".Sh EXIT STATUS")
+    end = next(i for i in range(start + 1, len(lines))
+               if lines[i].startswith(".Sh "))
+    documented = {s.split()[1] for s in lines[start:end]
+                  if re.match(r"^\.It \d+$", s)}
+    assert documented == codes == {"0", "1", "75", "78"}
+
+
+def test_man5_keys_and_defaults_match_check_config(tree, tmp_path):
+    """Every key of every section, in the order and with the default
+    `clamhook -t` prints for a file that sets only a server."""
+    tree.make()
+    ini = tmp_path / "min.ini"
+    ini.write_text("[clamd]\nserver = 127.0.0.1\n")
+    r = tree.run(tree.p("clamhook"), "-t", "-c", str(ini))
+    assert r.returncode == 0, r
+    printed, section = [], None
+    for s in r.stdout.splitlines():
+        if s.startswith("["):
+            section = s.strip("[]")
+        elif s:
+            key, _, value = s.partition(" =")
+            printed.append((section, key, value.strip()))
+    documented, section = [], None
+    for s in man_lines(MAN5):
+        m = re.match(r"^\.Ss \\&\[(\w+)\]$", s)
+        if m:
+            section = m.group(1)
+        elif s.startswith(".Ss "):
+            section = None
+        m = re.match(r"^\.It Cm (\w+) No =(?: Li (\S+))?(.*)$", s)
+        if section and m:
+            value = m.group(2) or ""
+            if (section, m.group(1)) == ("clamd", "server"):
+                value = "127.0.0.1"     # required: no default
+            else:
+                assert m.group(3) == "", s
+            documented.append((section, m.group(1), value))
+    assert documented == printed
