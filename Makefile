@@ -23,7 +23,9 @@
 .SUFFIXES:
 .DEFAULT_GOAL := all
 
-VERSION ?= 0.1.0
+# The version: src/VERSION, the one place it is written (a release is
+# tagged v$(VERSION)); VERSION= overrides it.
+VERSION ?= $(shell cat src/VERSION)
 BUILDDIR ?= build
 V ?= 0
 STATIC ?= 1
@@ -321,6 +323,24 @@ install-board:
 		case $${f##*/} in hook-common) m=0644;; *) m=0755;; esac; \
 		$(INSTALL) -m $$m $$f '$(DESTDIR)$(libexecdir)/clamhook/' || exit 1; \
 	done
+
+# ---------------------------------------------------------------------------
+# make dist: clamhook-$(VERSION).tar.gz, the source tree (no build output,
+# no git), byte-identical for the same SOURCE_DATE_EPOCH: names sorted,
+# owner 0, modes from the file's executable bit only, gzip without a name
+# or time.  Its sha256 goes into the recipes' hash files.
+
+DIST_NAME := clamhook-$(VERSION)
+DIST_FILES := .ci Makefile README.md LICENSE src toolchain board tests
+
+.PHONY: dist
+dist:
+	$(call step,DIST,$(DIST_NAME).tar.gz)
+	$(Q)tar --sort=name --format=gnu --mtime=@$(SOURCE_DATE_EPOCH) \
+		--owner=0 --group=0 --numeric-owner --mode='u+rwX,go=rX,go-w' \
+		--exclude=__pycache__ --exclude='*.pyc' \
+		--transform='s,^,$(DIST_NAME)/,' -cf $(DIST_NAME).tar $(DIST_FILES)
+	$(Q)gzip -9n <$(DIST_NAME).tar >$(DIST_NAME).tar.gz && rm -f $(DIST_NAME).tar
 
 # ---------------------------------------------------------------------------
 # make size: stripped size of every target built so far, each stripped (a

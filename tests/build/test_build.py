@@ -2,8 +2,8 @@
 """The build interface (SPEC §8): every way Buildroot, OpenWrt and Yocto
 pass things to the Makefile, each shown by a build that uses it.
 
-Every build runs in a private copy of the tree (Makefile, toolchain/, src/,
-board/, tests/demo/) taken once per session, with an environment cleared of the
+Every build runs in a private copy of the tree (what `make dist` packs)
+taken once per session, with an environment cleared of the
 variables under test, so nothing here touches the working tree or depends
 on the caller's make flags.
 """
@@ -50,11 +50,12 @@ def script(path, text):
 def snapshot(tmp_path_factory):
     """The build inputs, copied once: the tree changes while others work."""
     d = tmp_path_factory.mktemp("snapshot")
-    for name in ("Makefile", "toolchain", "src", "board", "tests/demo",
-                 "tests/peer"):
+    for name in (".ci", "Makefile", "README.md", "LICENSE", "toolchain",
+                 "src", "board", "tests"):
         src = os.path.join(REPO, name)
         if os.path.isdir(src):
-            shutil.copytree(src, d / name)
+            shutil.copytree(src, d / name, ignore=shutil.ignore_patterns(
+                "__pycache__", ".pytest_cache"))
         else:
             shutil.copy2(src, d / name)
     return d
@@ -141,6 +142,17 @@ def test_v1_prints_commands_and_required_flags(tree):
 def test_werror_in_ci(tree, how):
     r = tree.make("-n", "V=1", *how)
     assert " -Werror " in r.stdout
+
+
+def test_version_from_src_version(tree):
+    """src/VERSION is the one place the version is written."""
+    with open(tree.p("src", "VERSION"), "w") as f:
+        f.write("2.3.4\n")
+    tree.make()
+    assert tree.run(tree.p("clamhook"), "--version").stdout == \
+        "clamhook 2.3.4\n"
+    tree.make("dist")
+    assert os.path.exists(tree.p("clamhook-2.3.4.tar.gz"))
 
 
 def test_version_variable(tree):
@@ -355,6 +367,42 @@ def test_reproducible_in_other_dirs(snapshot, tmp_path):
             assert f.read() == g.read(), (x, y)
     assert os.path.exists(outside + "/x86_64/main.o")
     assert not os.path.exists(b.p("build"))
+
+
+def test_dist_reproducible_and_builds(snapshot, tmp_path):
+    """make dist in two trees at different paths, files touched at other
+    times and one made group-writable: the same bytes; the tarball holds
+    the sources under clamhook-VERSION/ and nothing built, and builds."""
+    a = Tree(snapshot, tmp_path / "one")
+    b = Tree(snapshot, tmp_path / "two" / "deeper")
+    os.utime(b.p("src", "main.c"), (1, 1))
+    os.chmod(b.p("README.md"), 0o664)
+    b.make()                                # build output is left out
+    for t in (a, b):
+        t.make("dist")
+    name = "clamhook-0.1.0.tar.gz"
+    with open(a.p(name), "rb") as f, open(b.p(name), "rb") as g:
+        assert f.read() == g.read()
+    with tarfile.open(a.p(name)) as t:
+        members = {m.name: m for m in t.getmembers()}
+    os.mkdir(tmp_path / "x")
+    subprocess.run(["tar", "xzf", a.p(name), "-C", str(tmp_path / "x")],
+                   check=True, timeout=60)
+    assert all(n.startswith("clamhook-0.1.0/") for n in members)
+    for n in ("LICENSE", "Makefile", "README.md", ".ci/run", "src/VERSION",
+              "src/clamhook.1", "src/clamhook.ini.5", "src/main.c",
+              "board/common/rootfs_overlay/etc/clamhook.ini"):
+        assert "clamhook-0.1.0/" + n in members, n
+    assert not [n for n in members if n.startswith((
+        "clamhook-0.1.0/build/", "clamhook-0.1.0/clamhook-"))
+        or "__pycache__" in n or n == "clamhook-0.1.0/clamhook"]
+    m = members["clamhook-0.1.0/.ci/run"]
+    assert (m.mode, m.uid, m.mtime) == (0o755, 0, int(EPOCH))
+    assert members["clamhook-0.1.0/README.md"].mode == 0o644
+    src = Tree.__new__(Tree)
+    src.path = str(tmp_path / "x" / "clamhook-0.1.0")
+    src.make()
+    assert_static_works(src, src.p("clamhook"))
 
 
 def test_rootfs_tarball(tree):
