@@ -248,9 +248,20 @@ $(OBJDIR)/%.o: src/%.c $(FLAGS_FILE)
 	$(call step,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+# A static link needs inih's archive, and Buildroot and meta-oe stage inih
+# shared-only: then the link stops with one line naming STATIC=0 instead
+# of the linker's "cannot find -linih".  The linker's other words
+# (warnings too) are passed on as they are.
+LINK_ERR = $@.ld-out
 $(BIN): $(OBJS) $(FLAGS_FILE)
 	$(call step,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+	$(Q)if $(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS) >$(LINK_ERR) 2>&1; \
+	then cat $(LINK_ERR) >&2; rm -f $(LINK_ERR); \
+	else if [ '$(STATIC)' = 1 ] && grep -Eq \
+	    'cannot find -linih|unable to find library -linih' $(LINK_ERR); then \
+		echo 'clamhook: inih has no static library (libinih.a) here;' \
+		    'build with STATIC=0 to link it dynamically' >&2; \
+	else cat $(LINK_ERR) >&2; fi; rm -f $(LINK_ERR); exit 1; fi
 
 ifeq ($(SANITIZE),1)
 $(OBJDIR)/sanitizer-defaults.c: $(FLAGS_FILE)

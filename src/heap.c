@@ -14,12 +14,16 @@
  * not defined and net.c frees getaddrinfo's results, so valgrind and the
  * sanitizers see a clean heap.  Every glibc build (SANITIZE=1, the unit
  * tests, valgrind, fuzzing) and every dynamic link (STATIC=0) defines it:
- * there these would replace the shared C library's own.  glibc's static
- * malloc defines free() itself, hence __GLIBC__.
+ * there these would replace the shared C library's own.  A static glibc
+ * (or uClibc) libc.a defines free() and realloc() in its malloc, which
+ * the link pulls in, so they are for static musl only: <stdlib.h> first,
+ * for the C library's own macros.
  */
-#if !defined(CLAMHOOK_CLEAN_UP) && !defined(__GLIBC__)
-#include <errno.h>
 #include <stdlib.h>
+
+#if !defined(CLAMHOOK_CLEAN_UP) && !defined(__GLIBC__) && \
+    !defined(__UCLIBC__)
+#include <errno.h>
 
 void
 free(void *p)

@@ -383,6 +383,21 @@ def clamhook_runner():
     return shlex.split(os.environ.get("CLAMHOOK_RUNNER", ""))
 
 
+def only_in_plain_host_pass(what, why):
+    """Skip the calling module (what) unless the clamhook under test is a
+    static binary run directly: the pass that `make check` runs.  Modules
+    that test the board or the build, not the binary, run there once; why
+    says where the other passes are covered."""
+    runner = clamhook_runner()
+    if runner:
+        pytest.skip("%s run in the plain host pass only (not under %s): %s"
+                    % (what, runner[0], why), allow_module_level=True)
+    if support.has_interpreter(clamhook_bin()):
+        pytest.skip("%s run in the plain host pass only (%s is dynamically "
+                    "linked): %s" % (what, clamhook_bin(), why),
+                    allow_module_level=True)
+
+
 class Clamhook:
     """Runs the clamhook binary; see the module documentation."""
 

@@ -32,8 +32,7 @@ import time
 
 import pytest
 
-import support
-from conftest import REPO, clamhook_bin, clamhook_runner
+from conftest import REPO, clamhook_bin, only_in_plain_host_pass
 
 sys.path.insert(0, os.path.join(REPO, "tests", "peer"))
 from blackhole import Blackhole  # noqa: E402,F401 (for the MTA tests)
@@ -47,14 +46,9 @@ CMD_TIMEOUT = 60
 def need_plain_host_binary():
     """Skip the module unless the clamhook under test is a static binary
     run directly (see the module text)."""
-    runner = clamhook_runner()
-    if runner:
-        pytest.skip("MTA chroots run the host binary; the hooks under %s "
-                    "are in test_hook.py and test_postfix.py" % runner[0],
-                    allow_module_level=True)
-    if support.has_interpreter(clamhook_bin()):
-        pytest.skip("MTA chroots need the static binary (%s is dynamically "
-                    "linked)" % clamhook_bin(), allow_module_level=True)
+    only_in_plain_host_pass("MTA chroots", "the hooks under qemu and "
+                            "valgrind are in test_hook.py and "
+                            "test_postfix.py")
 
 
 def readme_block(first, last):
