@@ -9,7 +9,8 @@
 #   make check-unit | check-integration | check-build | lint   the parts
 #   make sanitize             clang ASan+UBSan build, unit + integration suites
 #   make check-all            all CI runs (after toolchain/deps-debian.sh)
-#   make install | install-strip | size | rootfs | demo | clean
+#   make install | install-strip | install-board | size | rootfs | dist
+#   make demo | peers | clean
 #   make fuzz | check-fuzz | bench     see tests/fuzz, tests/bench
 #   make help                 every target and variable
 #
@@ -301,6 +302,7 @@ bindir ?= $(exec_prefix)/bin
 libexecdir ?= $(exec_prefix)/libexec
 mandir ?= $(prefix)/share/man
 sysconfdir ?= /etc
+initdir ?= $(sysconfdir)/init.d
 INSTALL ?= install
 OVERLAY := board/common/rootfs_overlay
 HOOKS := $(sort $(wildcard $(OVERLAY)/usr/libexec/clamhook/*))
@@ -320,16 +322,19 @@ install-strip: install
 	$(Q)$(STRIP) '$(DESTDIR)$(bindir)/clamhook'
 
 # The hooks are installed executable except hook-common, which they source.
+# initdir= (empty) leaves the init script out, for a recipe that installs
+# it its own way (Buildroot's _INSTALL_INIT_SYSV).
 install-board:
 	$(call step,INSTALL,$(DESTDIR)$(sysconfdir) $(DESTDIR)$(libexecdir)/clamhook)
 	$(Q)$(INSTALL) -d '$(DESTDIR)$(sysconfdir)/default' \
-		'$(DESTDIR)$(sysconfdir)/init.d' '$(DESTDIR)$(libexecdir)/clamhook'
+		'$(DESTDIR)$(libexecdir)/clamhook'
 	$(Q)$(INSTALL) -m 0644 $(OVERLAY)/etc/clamhook.ini \
 		'$(DESTDIR)$(sysconfdir)/clamhook.ini'
 	$(Q)$(INSTALL) -m 0644 $(OVERLAY)/etc/default/clamhook \
 		'$(DESTDIR)$(sysconfdir)/default/clamhook'
-	$(Q)$(INSTALL) -m 0755 $(OVERLAY)/etc/init.d/S45clamhook \
-		'$(DESTDIR)$(sysconfdir)/init.d/S45clamhook'
+	$(Q)$(if $(initdir),$(INSTALL) -D -m 0755 \
+		$(OVERLAY)/etc/init.d/S45clamhook \
+		'$(DESTDIR)$(initdir)/S45clamhook')
 	$(Q)for f in $(HOOKS); do \
 		case $${f##*/} in hook-common) m=0644;; *) m=0755;; esac; \
 		$(INSTALL) -m $$m $$f '$(DESTDIR)$(libexecdir)/clamhook/' || exit 1; \
@@ -557,6 +562,11 @@ SH_SCRIPTS := board/common/post_build.sh \
 C_SOURCES := $(wildcard src/*.c tests/unit/*.c tests/fuzz/*.c tests/bench/*.c)
 CPPCHECK_FLAGS := -q --error-exitcode=1 --std=c11 -D_GNU_SOURCE -Isrc \
 	--enable=warning,performance,portability
+# BUILDROOT: a Buildroot tree (or a copy of its utils/), whose
+# check-package then checks board/, the BR2_EXTERNAL tree, with Debian's
+# python3 (python3-magic, python3-flake8).
+BUILDROOT ?=
+BR_PYTHON ?= /usr/bin/python3
 .PHONY: lint
 lint:
 	$(call step,SHCHECK,$(SH_SCRIPTS))
@@ -566,6 +576,13 @@ lint:
 	$(Q)cppcheck $(CPPCHECK_FLAGS) $(C_SOURCES)
 	$(call step,MANDOC,src/clamhook.1 src/clamhook.ini.5)
 	$(Q)mandoc -Tlint -W warning src/clamhook.1 src/clamhook.ini.5
+ifneq ($(BUILDROOT),)
+	$(call step,CHKPKG,board)
+	$(Q)cd board && $(BR_PYTHON) '$(call sq,$(abspath $(BUILDROOT)))/utils/check-package' \
+		-b $$(find . -type f | LC_ALL=C sort)
+else
+	@echo '  NOTE     board: BUILDROOT=<a Buildroot tree> runs its check-package'
+endif
 
 demo: $(BIN)
 	$(Q)sh tests/demo/demo.sh $(BIN) $(QEMU)
@@ -600,5 +617,6 @@ help:
 	@sed -n '3,/^$$/s/^# \{0,1\}//p' Makefile
 	@echo 'Variables: TARGET ($(KNOWN_TARGETS)), CC, CROSS_COMPILE, CFLAGS,'
 	@echo '  CPPFLAGS, LDFLAGS, STATIC=0, PKG_CONFIG, INIH_CFLAGS, INIH_LIBS,'
-	@echo '  PREFIX/prefix, DESTDIR, STRIP, VERSION, BUILDDIR, V=1, WERROR=1,'
-	@echo '  SANITIZE=1, QEMU, SOURCE_DATE_EPOCH, PYTHON, PYTEST_FLAGS'
+	@echo '  PREFIX/prefix, bindir, mandir, sysconfdir, initdir, libexecdir,'
+	@echo '  DESTDIR, STRIP, VERSION, BUILDDIR, V=1, WERROR=1, SANITIZE=1,'
+	@echo '  QEMU, SOURCE_DATE_EPOCH, PYTHON, PYTEST_FLAGS, BUILDROOT'

@@ -27,7 +27,7 @@ pkgs="make gcc pkg-config musl-tools musl-dev libinih-dev check
 	python3 python3-pytest clamav-daemon clamdscan dante-server microsocks
 	busybox shellcheck cppcheck valgrind strace clang libfuzzer-14-dev
 	libclang-rt-14-dev haproxy postfix file binutils zip hyperfine
-	iproute2 util-linux debootstrap mandoc"
+	iproute2 util-linux debootstrap mandoc python3-magic python3-flake8"
 if [ "$host_only" = no ]; then
 	pkgs="$pkgs qemu-user-static gcc-aarch64-linux-gnu
 	gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu binutils-aarch64-linux-gnu

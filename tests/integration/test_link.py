@@ -9,7 +9,10 @@ real clamd:
   found through a pkg-config that reads only the sysroot (Buildroot's
   pkgconf wrapper does the same), or both libraries (the OpenWrt feed's);
 - a static link against a shared-only inih stops with one line naming
-  STATIC=0, never with a linker clash.
+  STATIC=0, never with a linker clash;
+- Buildroot's recipe (board/package/clamhook/clamhook.mk): its make
+  words, read from the file, with and without BR2_STATIC_LIBS, installed
+  into a staging TARGET_DIR, where the files land and the binary scans.
 
 The sysroot's musl libinih.so is linked here with musl-gcc from the
 objects of Debian's libinih.a (inih is a dependency: no source of it is
@@ -18,6 +21,7 @@ the host, so run in the plain host pass only.
 """
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -102,7 +106,7 @@ def build(tmp_path, *args):
     the binary's path."""
     tree = tmp_path / "tree"
     tree.mkdir()
-    for name in ("Makefile", "src", "toolchain"):
+    for name in ("Makefile", "LICENSE", "src", "toolchain", "board"):
         src = os.path.join(REPO, name)
         (shutil.copytree if os.path.isdir(src) else shutil.copy)(
             src, tree / name)
@@ -194,3 +198,64 @@ def test_glibc_with_debian_inih(tmp_path, clamd, static):
     else:
         assert "libinih.so.1" in needed(binary)
     scans(binary, clamd, tmp_path)
+
+
+# ---------------------------------------------------------------------------
+# Buildroot's recipe (board/package/clamhook/clamhook.mk): its make words,
+# read from the file, run as Buildroot runs them into a staging TARGET_DIR.
+
+BR_MK = os.path.join(REPO, "board", "package", "clamhook", "clamhook.mk")
+
+
+def br_recipe():
+    """(version, make options with BR2_STATIC_LIBS=y, without, install
+    goals) as clamhook.mk writes them."""
+    with open(BR_MK) as f:
+        text = f.read().replace("\\\n", " ")
+    var = dict(re.findall(r"(?m)^(CLAMHOOK_\w+) = (.*)$", text))
+    opts = var["CLAMHOOK_MAKE_OPTS"]
+    cond = "$(if $(BR2_STATIC_LIBS),1,0)"
+    first, *with_static = opts.replace(cond, "1").split()
+    assert first == "$(TARGET_CONFIGURE_OPTS)", opts
+    install = re.search(r"DESTDIR=\$\(TARGET_DIR\) (.*)", text).group(1)
+    return (var["CLAMHOOK_VERSION"], with_static,
+            opts.replace(cond, "0").split()[1:], install.split())
+
+
+def test_buildroot_recipe_version_is_the_trees():
+    with open(os.path.join(REPO, "src", "VERSION")) as f:
+        assert br_recipe()[0] == f.read().strip()
+
+
+@pytest.mark.parametrize("static_libs", [True, False])
+def test_buildroot_recipe_installs_and_scans(tmp_path, sysroots, clamd,
+                                             static_libs):
+    """BR2_STATIC_LIBS=y (inih static and shared) and the default shared
+    libraries (inih shared-only): built with TARGET_CONFIGURE_OPTS' kind
+    of variables and the recipe's own, installed into TARGET_DIR."""
+    _, with_static, without, goals = br_recipe()
+    root, pc = sysroots["musl-both" if static_libs else "musl-shared"]
+    configure = ["CC=musl-gcc", "CFLAGS=-Os -g0", "LDFLAGS=",
+                 "PKG_CONFIG=" + pc, "STRIP=strip"]
+    opts = configure + (with_static if static_libs else without)
+    r, binary = build(tmp_path, *opts)
+    assert r.returncode == 0, r.stderr
+    target = tmp_path / "target"
+    r = _run(["make", "--no-print-directory"] + opts +
+             ["DESTDIR=%s" % target] + goals, cwd=str(tmp_path / "tree"))
+    assert r.returncode == 0, r.stderr
+    got = sorted(os.path.relpath(os.path.join(d, n), target)
+                 for d, _, ns in os.walk(target) for n in ns)
+    assert got == [
+        "etc/clamhook.ini", "etc/default/clamhook",
+        "usr/bin/clamhook", "usr/libexec/clamhook/hook-common",
+        "usr/libexec/clamhook/mta-hook", "usr/libexec/clamhook/postfix-filter",
+        "usr/libexec/clamhook/smtpd-mda", "usr/share/man/man1/clamhook.1",
+        "usr/share/man/man5/clamhook.ini.5"]
+    installed = str(target / "usr" / "bin" / "clamhook")
+    if static_libs:
+        assert interpreter(installed) is None
+        scans(installed, clamd, tmp_path)
+    else:
+        assert interpreter(installed) == "/lib/ld-musl-x86_64.so.1"
+        scans(installed, clamd, tmp_path, os.path.join(root, "usr", "lib"))
