@@ -308,7 +308,7 @@ def session_commands(data):
 
 @pytest.mark.parametrize("fmt", ["line", "shell"])
 def test_200_files_one_session(clamhook, clamd, proxies, tmp_path, fmt):
-    files = make_files(tmp_path, 200)
+    files = make_files(tmp_path, clamhook.volume(200, 40))  # valgrind: 40
     px = proxies(clamd.port)
     config = cfg(px.server, verdict={"format": fmt})
     expect = single_runs(clamhook, files, config, fmt)

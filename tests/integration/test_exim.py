@@ -23,7 +23,6 @@ import pytest
 
 import mta_chroot
 import support
-from conftest import Clamd
 from eicar import eicar
 from mta_chroot import Blackhole
 
@@ -139,18 +138,8 @@ class Exim:
 
 
 @pytest.fixture(scope="module")
-def clamd_exim():
-    """A clamd of this module's own: one case stops it."""
-    c = Clamd.start()
-    try:
-        yield c
-    finally:
-        c.stop()
-
-
-@pytest.fixture(scope="module")
-def exim(clamd_exim):
-    e = Exim(clamd_exim)
+def exim(module_clamd):
+    e = Exim(module_clamd)
     try:
         yield e
     finally:
@@ -192,8 +181,8 @@ def test_infected_550_and_quarantined(exim):
     assert exim.box.leftovers() == []
 
 
-def test_clamd_down_451(exim, clamd_exim):
-    clamd_exim.stop(remove=False)
+def test_clamd_down_451(exim, module_clamd):
+    module_clamd.stop(remove=False)
     msgid, reply, _ = exim.send(b"Scanned when clamd is back.\r\n")
     assert reply == (451, "virus scan unavailable, try again later"), reply
     assert msgid.encode() not in exim.mailbox()

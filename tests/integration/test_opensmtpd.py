@@ -21,7 +21,6 @@ import pytest
 
 import mta_chroot
 import support
-from conftest import Clamd
 from eicar import eicar
 
 mta_chroot.need_plain_host_binary()
@@ -104,18 +103,8 @@ class Smtpd:
 
 
 @pytest.fixture(scope="module")
-def clamd_smtpd():
-    """A clamd of this module's own: one case stops it."""
-    c = Clamd.start()
-    try:
-        yield c
-    finally:
-        c.stop()
-
-
-@pytest.fixture(scope="module")
-def smtpd(clamd_smtpd):
-    s = Smtpd(clamd_smtpd)
+def smtpd(module_clamd):
+    s = Smtpd(module_clamd)
     try:
         yield s
     finally:
@@ -161,15 +150,15 @@ def test_infected_quarantined_no_bounce(smtpd):
     assert smtpd.box.leftovers() == []
 
 
-def test_clamd_down_tempfails_then_schedule_all(smtpd, clamd_smtpd):
-    clamd_smtpd.stop(remove=False)
+def test_clamd_down_tempfails_then_schedule_all(smtpd, module_clamd):
+    module_clamd.stop(remove=False)
     msgid, qid = smtpd.send(b"Delivered once clamd is back.\r\n")
     res = mta_chroot.wait_for("the delivery result",
                               lambda: smtpd.results(qid), smtpd.text)
     assert all("result=TempFail" in s for s in res), res
     assert smtpd.delivered(msgid) is None
     assert smtpd.queue().count("\n") == 1
-    clamd_smtpd.restart()
+    module_clamd.restart()
     smtpd.box.run(["smtpctl", "schedule", "all"])
     copy = mta_chroot.wait_for("delivery after schedule all",
                                lambda: smtpd.delivered(msgid), smtpd.text)

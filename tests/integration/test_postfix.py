@@ -45,7 +45,7 @@ from email.utils import make_msgid
 import pytest
 
 import support
-from conftest import REPO, Clamd, clamhook_bin, clamhook_runner
+from conftest import REPO, clamhook_bin, clamhook_runner
 from eicar import eicar
 
 OVERLAY = os.path.join(REPO, "board", "common", "rootfs_overlay")
@@ -493,22 +493,12 @@ def _pids_mentioning(text):
 
 
 @pytest.fixture(scope="module")
-def pf_clamd():
-    """A clamd of this module's own: the tests stop and restart it."""
-    c = Clamd.start()
-    try:
-        yield c
-    finally:
-        c.stop()
-
-
-@pytest.fixture(scope="module")
-def postfix(pf_clamd):
+def postfix(module_clamd):
     for path in (POSTFIX, POSTQUEUE):
         if not os.access(path, os.X_OK):
             pytest.fail("%s not found: install postfix "
                         "(toolchain/deps-debian.sh)" % path, pytrace=False)
-    p = Postfix(pf_clamd)
+    p = Postfix(module_clamd)
     try:
         p.start()
         yield p
@@ -608,9 +598,9 @@ def test_infected_is_quarantined(postfix):
     assert os.listdir(postfix.tmp) == []
 
 
-def test_clamd_down_defers_then_delivers(postfix, pf_clamd):
+def test_clamd_down_defers_then_delivers(postfix, module_clamd):
     n = len(postfix.filter_log())
-    pf_clamd.stop(remove=False)
+    module_clamd.stop(remove=False)
     try:
         msgid = postfix.send("while clamd is down", b"Wait for me.\r\n")
 
@@ -632,7 +622,7 @@ def test_clamd_down_defers_then_delivers(postfix, pf_clamd):
             "-t clamhook-filter -p mail.info -- defer from <%s>: "
             "clamhook status 75" % SENDER), log
     finally:
-        pf_clamd.restart()
+        module_clamd.restart()
     postfix.flush()
     postfix.wait(lambda: _in_mailbox(postfix, msgid),
                  "deferred message not delivered after the flush")
