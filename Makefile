@@ -256,13 +256,14 @@ $(OBJDIR)/%.o: src/%.c $(FLAGS_FILE)
 LINK_ERR = $@.ld-out
 $(BIN): $(OBJS) $(FLAGS_FILE)
 	$(call step,LD,$@)
-	$(Q)if $(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS) >$(LINK_ERR) 2>&1; \
-	then cat $(LINK_ERR) >&2; rm -f $(LINK_ERR); \
-	else if [ '$(STATIC)' = 1 ] && grep -Eq \
-	    'cannot find -linih|unable to find library -linih' $(LINK_ERR); then \
-		echo 'clamhook: inih has no static library (libinih.a) here;' \
-		    'build with STATIC=0 to link it dynamically' >&2; \
-	else cat $(LINK_ERR) >&2; fi; rm -f $(LINK_ERR); exit 1; fi
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS) 2>$(LINK_ERR) || { \
+		if [ '$(STATIC)' = 1 ] && grep -Eq \
+		    'cannot find -linih|unable to find library -linih' \
+		    $(LINK_ERR); then \
+			echo 'clamhook: inih has no static library (libinih.a)' \
+			    'here; build with STATIC=0 to link it dynamically'; \
+		else cat $(LINK_ERR); fi >&2; rm -f $(LINK_ERR); exit 1; }; \
+		cat $(LINK_ERR) >&2; rm -f $(LINK_ERR)
 
 ifeq ($(SANITIZE),1)
 $(OBJDIR)/sanitizer-defaults.c: $(FLAGS_FILE)
