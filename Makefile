@@ -345,7 +345,8 @@ install-board:
 # make dist: clamhook-$(VERSION).tar.gz, the source tree (no build output,
 # no git), byte-identical for the same SOURCE_DATE_EPOCH: names sorted,
 # owner 0, modes from the file's executable bit only, gzip without a name
-# or time.  Its sha256 goes into the recipes' hash files.
+# or time: the tarball a release publishes, the same for whoever makes it
+# again from its tag.
 
 DIST_NAME := clamhook-$(VERSION)
 DIST_FILES := .ci Makefile README.md LICENSE src toolchain board tests
@@ -354,7 +355,7 @@ DIST_FILES := .ci Makefile README.md LICENSE src toolchain board tests
 dist:
 	$(call step,DIST,$(DIST_NAME).tar.gz)
 	$(Q)tar --sort=name --format=gnu --mtime=@$(SOURCE_DATE_EPOCH) \
-		--owner=0 --group=0 --numeric-owner --mode='u+rwX,go=rX,go-w' \
+		--owner=0 --group=0 --numeric-owner --mode='u+rwX,go=rX' \
 		--exclude=__pycache__ --exclude='*.pyc' \
 		--transform='s,^,$(DIST_NAME)/,' -cf $(DIST_NAME).tar $(DIST_FILES)
 	$(Q)gzip -9n <$(DIST_NAME).tar >$(DIST_NAME).tar.gz && rm -f $(DIST_NAME).tar
