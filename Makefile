@@ -346,7 +346,9 @@ install-board:
 # no git), byte-identical for the same SOURCE_DATE_EPOCH: names sorted,
 # owner 0, modes from the file's executable bit only, gzip without a name
 # or time: the tarball a release publishes, the same for whoever makes it
-# again from its tag.
+# again from its tag.  The OpenWrt and Yocto recipes (board/openwrt,
+# board/yocto) download this tarball and carry its hash, so they are
+# published beside it, never in it.
 
 DIST_NAME := clamhook-$(VERSION)
 DIST_FILES := .ci Makefile README.md LICENSE src toolchain board tests
@@ -357,6 +359,7 @@ dist:
 	$(Q)tar --sort=name --format=gnu --mtime=@$(SOURCE_DATE_EPOCH) \
 		--owner=0 --group=0 --numeric-owner --mode='u+rwX,go=rX' \
 		--exclude=__pycache__ --exclude='*.pyc' \
+		--exclude=board/openwrt --exclude=board/yocto \
 		--transform='s,^,$(DIST_NAME)/,' -cf $(DIST_NAME).tar $(DIST_FILES)
 	$(Q)gzip -9n <$(DIST_NAME).tar >$(DIST_NAME).tar.gz && rm -f $(DIST_NAME).tar
 

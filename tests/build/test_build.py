@@ -356,6 +356,11 @@ def test_reproducible_in_other_dirs(snapshot, tmp_path):
     objects in an outside BUILDDIR: the same binary and rootfs tarball."""
     a = Tree(snapshot, tmp_path / "one")
     b = Tree(snapshot, tmp_path / "two" / "deeper")
+    for t in (a, b):            # the recipes that carry the tarball's hash
+        for d in ("openwrt", "yocto"):
+            os.makedirs(t.p("board", d), exist_ok=True)
+            with open(t.p("board", d, "recipe"), "w") as f:
+                f.write(t.path)
     outside = str(tmp_path / "objects")
     a.make("rootfs")
     b.make("rootfs", "BUILDDIR=" + outside)
@@ -375,6 +380,11 @@ def test_dist_reproducible_and_builds(snapshot, tmp_path):
     the sources under clamhook-VERSION/ and nothing built, and builds."""
     a = Tree(snapshot, tmp_path / "one")
     b = Tree(snapshot, tmp_path / "two" / "deeper")
+    for t in (a, b):            # the recipes that carry the tarball's hash
+        for d in ("openwrt", "yocto"):
+            os.makedirs(t.p("board", d), exist_ok=True)
+            with open(t.p("board", d, "recipe"), "w") as f:
+                f.write(t.path)
     os.utime(b.p("src", "main.c"), (1, 1))
     os.chmod(b.p("README.md"), 0o664)
     b.make()                                # build output is left out
@@ -394,7 +404,8 @@ def test_dist_reproducible_and_builds(snapshot, tmp_path):
               "board/common/rootfs_overlay/etc/clamhook.ini"):
         assert "clamhook-0.1.0/" + n in members, n
     assert not [n for n in members if n.startswith((
-        "clamhook-0.1.0/build/", "clamhook-0.1.0/clamhook-"))
+        "clamhook-0.1.0/build/", "clamhook-0.1.0/clamhook-",
+        "clamhook-0.1.0/board/openwrt", "clamhook-0.1.0/board/yocto"))
         or "__pycache__" in n or n == "clamhook-0.1.0/clamhook"]
     m = members["clamhook-0.1.0/.ci/run"]
     assert (m.mode, m.uid, m.mtime) == (0o755, 0, int(EPOCH))
