@@ -64,7 +64,10 @@ endif
 # sets its defaults.
 USER_CC := $(if $(filter default undefined,$(origin CC)),,yes)
 USER_CROSS := $(if $(filter undefined,$(origin CROSS_COMPILE)),,yes)
-USER_PKG_CONFIG := $(if $(filter undefined default,$(origin PKG_CONFIG)),,yes)
+# A pkg-config pointed at a sysroot by the environment (Yocto's way) is the
+# integrator's choice too.
+USER_PKG_CONFIG := $(if $(and $(filter undefined default,$(origin \
+	PKG_CONFIG)),$(if $(PKG_CONFIG_LIBDIR)$(PKG_CONFIG_SYSROOT_DIR),,no)),,yes)
 
 ifneq ($(wildcard toolchain/$(TARGET).mk),)
 include toolchain/$(TARGET).mk
@@ -125,7 +128,8 @@ endif
 
 # ---------------------------------------------------------------------------
 # inih (SPEC §8), the first that applies: INIH_CFLAGS/INIH_LIBS as given;
-# pkg-config inih when PKG_CONFIG was given; Debian's multiarch libinih.a when
+# pkg-config inih when PKG_CONFIG, PKG_CONFIG_LIBDIR or PKG_CONFIG_SYSROOT_DIR
+# was given; Debian's multiarch libinih.a when
 # the compiler is a Debian one for that multiarch (the musl wrappers are: the
 # archive is built against glibc but links with musl 1.2.3), its header after
 # the libc's own; else pkg-config inih, else -linih.
@@ -561,7 +565,8 @@ SH_SCRIPTS := board/common/post_build.sh \
 	board/common/rootfs_overlay/etc/init.d/S45clamhook \
 	$(wildcard board/common/rootfs_overlay/usr/libexec/clamhook/*) \
 	tests/demo/demo.sh tests/peer/bullseye-clamd.sh \
-	tests/peer/bookworm-mta.sh tests/peer/mail-corpus.sh
+	tests/peer/bookworm-mta.sh tests/peer/mail-corpus.sh \
+	$(wildcard board/openwrt/clamhook/files/*.init)
 # cppcheck at the levels that find bugs; "style" is left out: most of what
 # it says (variableScope) is the KNF habit of declaring at the block's top.
 C_SOURCES := $(wildcard src/*.c tests/unit/*.c tests/fuzz/*.c tests/bench/*.c)

@@ -27,7 +27,8 @@ EPOCH = "1700000000"
 CLEARED = """MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES GNUMAKEFLAGS CC CFLAGS
     CPPFLAGS LDFLAGS CROSS_COMPILE TARGET ARCH PKG_CONFIG STRIP PREFIX prefix
     exec_prefix bindir DESTDIR INIH_CFLAGS INIH_LIBS STATIC SANITIZE V CI
-    WERROR BUILDDIR VERSION QEMU MULTIARCH SOURCE_DATE_EPOCH""".split()
+    WERROR BUILDDIR VERSION QEMU MULTIARCH SOURCE_DATE_EPOCH PKG_CONFIG_PATH
+    PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR""".split()
 
 HOST = os.uname().machine
 pytestmark = pytest.mark.skipif(
@@ -245,6 +246,28 @@ esac
     calls = log.read_text()
     assert "--cflags inih" in calls and "--static --libs inih" in calls
     assert_static_works(tree, tree.p("clamhook"))
+
+
+@pytest.mark.parametrize("var", ["PKG_CONFIG_LIBDIR",
+                                 "PKG_CONFIG_SYSROOT_DIR"])
+def test_pkg_config_sysroot_from_environment(tree, tmp_path, var):
+    """Yocto points pkg-config at its sysroot through the environment:
+    its inih is the one linked, never Debian's archive, even with a
+    compiler that looks like Debian's own."""
+    pcdir = tmp_path / "pkgconfig"
+    pcdir.mkdir()
+    (pcdir / "inih.pc").write_text(
+        "Name: inih\nDescription: x\nVersion: 58\n"
+        "Cflags: -DFROM_SYSROOT_PC\nLibs: -linih\n")
+    env = {"PKG_CONFIG_LIBDIR": str(pcdir)}
+    if var == "PKG_CONFIG_SYSROOT_DIR":
+        env = {var: "/", "PKG_CONFIG_PATH": str(pcdir)}
+    r = tree.make("V=1", "CC=gcc", "STATIC=0", env=env)
+    assert "-DFROM_SYSROOT_PC" in r.stdout
+    assert DEBIAN_INIH not in r.stdout
+    assert "libinih.so" in subprocess.run(
+        ["readelf", "-dW", tree.p("clamhook")], capture_output=True,
+        text=True, check=True).stdout
 
 
 def test_inih_cflags_and_libs_override(tree, tmp_path):

@@ -95,7 +95,7 @@ def sysroots(tmp_path_factory):
         wrapper = root / "pkg-config"
         wrapper.write_text(
             "#!/bin/sh\nPKG_CONFIG_LIBDIR=%s PKG_CONFIG_SYSROOT_DIR=%s "
-            "exec pkg-config \"$@\"\n" % (lib / "pkgconfig", root))
+            "exec /usr/bin/pkg-config \"$@\"\n" % (lib / "pkgconfig", root))
         wrapper.chmod(0o755)
         out[name] = (str(root), str(wrapper))
     return out
@@ -259,3 +259,199 @@ def test_buildroot_recipe_installs_and_scans(tmp_path, sysroots, clamd,
     else:
         assert interpreter(installed) == "/lib/ld-musl-x86_64.so.1"
         scans(installed, clamd, tmp_path, os.path.join(root, "usr", "lib"))
+
+
+# ---------------------------------------------------------------------------
+# The recipes that download the release (board/openwrt, board/yocto): the
+# tarball is made again from the tag of the version they name, as a
+# release makes it, and must have the hash they carry.
+
+OPENWRT = os.path.join(REPO, "board", "openwrt", "clamhook")
+YOCTO = os.path.join(REPO, "board", "yocto")
+need_recipes = pytest.mark.skipif(
+    not os.path.isdir(OPENWRT),
+    reason="the OpenWrt and Yocto recipes are published beside a release "
+    "tarball, not in it")
+
+
+def openwrt_var(name):
+    with open(os.path.join(OPENWRT, "Makefile")) as f:
+        return re.search(r"(?m)^%s:=(.*)$" % name, f.read()).group(1)
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    """{version, path, sha256}: clamhook-<version>.tar.gz made by `make
+    dist` in a checkout of the tag v<version>, the version the recipes
+    name, with the tag's commit time."""
+    version = openwrt_var("PKG_VERSION")
+    tag = "v" + version
+    top = tmp_path_factory.mktemp("release")
+    r = _run(["git", "-C", REPO, "log", "-1", "--format=%ct", tag])
+    assert r.returncode == 0, "no tag %s in %s: %s" % (tag, REPO, r.stderr)
+    epoch = r.stdout.strip()
+    r = subprocess.run("git -C '%s' archive %s | tar -x -C '%s'"
+                       % (REPO, tag, top), shell=True, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env["SOURCE_DATE_EPOCH"] = epoch
+    r = _run(["make", "--no-print-directory", "dist"], cwd=str(top),
+             env=env)
+    assert r.returncode == 0, r.stderr
+    path = top / ("clamhook-%s.tar.gz" % version)
+    r = _run(["sha256sum", str(path)])
+    return {"version": version, "path": path,
+            "sha256": r.stdout.split()[0]}
+
+
+def tree_files(root):
+    """{relative path: mode} of the files under root."""
+    return {os.path.relpath(os.path.join(d, n), root):
+            os.lstat(os.path.join(d, n)).st_mode & 0o7777
+            for d, _, ns in os.walk(root) for n in ns}
+
+
+HOOKS = {"hook-common": 0o644, "mta-hook": 0o755, "postfix-filter": 0o755,
+         "smtpd-mda": 0o755}
+
+
+@need_recipes
+def test_openwrt_package(tmp_path, sysroots, clamd, release):
+    """The package Makefile run by a stand-in for OpenWrt's package.mk
+    (tests/integration/openwrt): the tarball in dl/ checked against
+    PKG_HASH, OpenWrt's MAKE_VARS and MAKE_FLAGS with the recipe's own,
+    static musl against the feed's libinih (both libraries, found by
+    OpenWrt's pkg-config wrapper on PATH), then the package's files,
+    modes and conffiles."""
+    assert openwrt_var("PKG_HASH") == release["sha256"]
+    root, pc = sysroots["musl-both"]
+    top = tmp_path / "openwrt"
+    shutil.copytree(os.path.join(os.path.dirname(__file__), "openwrt"), top)
+    shutil.copytree(OPENWRT, top / "package" / "clamhook")
+    (top / "dl").mkdir()
+    shutil.copy(release["path"], top / "dl")
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env["PATH"] = root + ":" + env["PATH"]      # root/pkg-config
+    ipkg = tmp_path / "ipkg"
+    r = _run(["make", "--no-print-directory", "TOPDIR=%s" % top,
+              "IPKG=%s" % ipkg, "TARGET_CC=musl-gcc", "TARGET_CROSS=",
+              "TARGET_CFLAGS=-Os -pipe", "TARGET_LDFLAGS=-L%s/usr/lib" % root,
+              "ARCH=x86_64", "all"],
+             cwd=str(top / "package" / "clamhook"), env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    want = {"usr/bin/clamhook": 0o755, "etc/clamhook.ini": 0o600,
+            "etc/default/clamhook": 0o600, "etc/init.d/clamhook": 0o755,
+            "usr/libexec/clamhook/S45clamhook": 0o755,
+            "CONTROL/conffiles": 0o644}
+    want.update({"usr/libexec/clamhook/" + n: m for n, m in HOOKS.items()})
+    assert tree_files(ipkg) == want
+    with open(ipkg / "CONTROL" / "conffiles") as f:
+        conffiles = f.read().split()
+    assert conffiles == ["/etc/clamhook.ini", "/etc/default/clamhook"]
+    # The rc.common script runs the board's script where the package puts it.
+    with open(ipkg / "etc" / "init.d" / "clamhook") as f:
+        init = f.read()
+    assert init.startswith("#!/bin/sh /etc/rc.common\n")
+    assert re.search(r"(?m)^START=45$", init)
+    s45 = re.search(r"(?m)^S45=(.*)$", init).group(1)
+    assert os.path.isfile(str(ipkg) + s45)
+    binary = str(ipkg / "usr" / "bin" / "clamhook")
+    assert interpreter(binary) is None and needed(binary) == []
+    r = _run([binary, "--version"])
+    assert r.stdout == "clamhook %s\n" % release["version"]
+    scans(binary, clamd, tmp_path)
+
+
+def bitbake_recipe(path):
+    """({variable: value}, {function: body}) of a recipe, in the plain
+    forms this one uses: NAME = "value" (also ??=, ?=), and name() { }."""
+    with open(path) as f:
+        text = f.read()
+    funcs = dict(re.findall(r"(?ms)^(\w+)\(\) \{\n(.*?)^\}$", text))
+    text = re.sub(r"(?ms)^\w+\(\) \{\n.*?^\}$", "", text)
+    text = text.replace("\\\n", "")
+    var = {}
+    for name, op, value in re.findall(
+            r'(?m)^([\w:${}\[\]-]+) (\?\?=|\?=|=) "(.*)"$', text):
+        if op == "=" or name not in var:
+            var[name] = value
+    return var, funcs
+
+
+def bitbake_expand(value, var):
+    while True:
+        out = re.sub(r"\$\{([\w-]+)\}", lambda m: var[m.group(1)], value)
+        if out == value:
+            return out
+        value = out
+
+
+@need_recipes
+def test_yocto_recipe(tmp_path, sysroots, clamd, release):
+    """The recipe's own do_compile (oe_runmake, the default) and do_install
+    run as bitbake runs them: its variables expanded with bitbake's paths,
+    EXTRA_OEMAKE, a cross environment's CC, CFLAGS and LDFLAGS and
+    pkg-config reading a sysroot where inih is shared-only (meta-oe's),
+    the source unpacked into S after the SRC_URI and LIC_FILES_CHKSUM
+    checks; then what lands in D, packaged as the recipe says."""
+    [bb] = [os.path.join(d, n) for d, _, ns in os.walk(YOCTO) for n in ns
+            if n.endswith(".bb")]
+    pn, pv = re.fullmatch(r"(\w+)_([\d.]+)\.bb", os.path.basename(bb)).groups()
+    assert (pn, pv) == ("clamhook", release["version"])
+    var, funcs = bitbake_recipe(bb)
+    work = tmp_path / "work"
+    var.update(PN=pn, PV=pv, BP="%s-%s" % (pn, pv), WORKDIR=str(work),
+               S=str(work / ("%s-%s" % (pn, pv))), D=str(work / "image"),
+               prefix="/usr", bindir="/usr/bin", libexecdir="/usr/libexec",
+               mandir="/usr/share/man", sysconfdir="/etc",
+               INIT_D_DIR="/etc/init.d",
+               **{"VIRTUAL-RUNTIME_base-utils": "busybox"})
+    assert var["SRC_URI[sha256sum]"] == release["sha256"]
+    assert bitbake_expand(var["SRC_URI"], var).endswith(
+        "/" + os.path.basename(release["path"]))
+    assert var["DEPENDS"] == "libinih"
+    with open(bb) as f:
+        assert re.search(r"(?m)^inherit pkgconfig\b", f.read())
+    work.mkdir()
+    subprocess.run(["tar", "-xzf", str(release["path"]), "-C", str(work)],
+                   check=True, timeout=60)
+    lic, md5 = re.fullmatch(r"file://(\S+);md5=(\w+)",
+                            var["LIC_FILES_CHKSUM"]).groups()
+    assert _run(["md5sum", os.path.join(var["S"], lic)]).stdout.split()[0] \
+        == md5
+
+    root, _ = sysroots["glibc-shared"]
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.update(CC="gcc -m64 -march=x86-64",
+               CFLAGS="-O2 -pipe -g -feliminate-unused-debug-types",
+               LDFLAGS="-Wl,-O1 -Wl,--hash-style=gnu -Wl,--as-needed "
+               "-Wl,-z,relro,-z,now", STRIP="strip",
+               PKG_CONFIG_PATH=root + "/usr/lib/pkgconfig",
+               PKG_CONFIG_LIBDIR=root + "/usr/lib/pkgconfig",
+               PKG_CONFIG_SYSROOT_DIR=root)
+    script = "set -e\noe_runmake() { make -j2 %s \"$@\"; }\ncd %s\n%s\n%s" % (
+        bitbake_expand(var["EXTRA_OEMAKE"], var), var["S"],
+        bitbake_expand(funcs.get("do_compile", "oe_runmake\n"), var),
+        bitbake_expand(funcs["do_install"], var))
+    r = subprocess.run(["sh", "-c", script], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    image = var["D"]
+    want = {"usr/bin/clamhook": 0o755, "etc/clamhook.ini": 0o644,
+            "etc/default/clamhook": 0o644, "etc/init.d/clamhook": 0o755,
+            "usr/share/man/man1/clamhook.1": 0o644,
+            "usr/share/man/man5/clamhook.ini.5": 0o644}
+    want.update({"usr/libexec/clamhook/" + n: m for n, m in HOOKS.items()})
+    assert tree_files(image) == want
+    for path in bitbake_expand(var["CONFFILES:${PN}"], var).split():
+        assert os.path.isfile(image + path), path
+    assert os.path.isfile(os.path.join(
+        image + var["INIT_D_DIR"], var["INITSCRIPT_NAME"]))
+    binary = os.path.join(image, "usr", "bin", "clamhook")
+    assert interpreter(binary) == "/lib64/ld-linux-x86-64.so.2"
+    assert [n for n in needed(binary) if "inih" in n] == ["libinih.so.1"]
+    assert "not stripped" in _run(["file", "-b", binary]).stdout  # -dbg
+    assert "(GNU_HASH)" in _run(["readelf", "-dW", binary]).stdout  # LDFLAGS
+    scans(binary, clamd, tmp_path, os.path.join(root, "usr", "lib"))
