@@ -108,6 +108,9 @@ static const struct choice formats[] = { { "line", FORMAT_LINE },
 	{ "shell", FORMAT_SHELL }, { NULL, 0 } };
 static const struct choice on_errors[] = { { "tempfail", ON_ERROR_TEMPFAIL },
 	{ "accept", ON_ERROR_ACCEPT }, { NULL, 0 } };
+static const struct choice messages_choices[] = { { "none", MESSAGES_NONE },
+	{ "infected", MESSAGES_INFECTED }, { "all", MESSAGES_ALL },
+	{ NULL, 0 } };
 
 /* A key: 40 bytes (a table of them is part of every binary). */
 struct key {

@@ -24,6 +24,7 @@ enum conf_oversize { OVERSIZE_TRUNCATE, OVERSIZE_ACCEPT, OVERSIZE_REJECT,
 	OVERSIZE_TEMPFAIL };
 enum conf_format { FORMAT_LINE, FORMAT_JAMES, FORMAT_MILTER, FORMAT_SHELL };
 enum conf_on_error { ON_ERROR_TEMPFAIL, ON_ERROR_ACCEPT };
+enum conf_messages { MESSAGES_NONE, MESSAGES_INFECTED, MESSAGES_ALL };
 
 /* One `server` entry as written, before name resolution. */
 struct conf_server {
@@ -63,6 +64,7 @@ struct conf_server {
 	X(clamd, max_pings, max_pings, UINT, 6, 1, 100000, 0) \
 	X(clamd, ping_interval_ms, ping_interval_ms, UINT, 30000, 0, 3600000, \
 	    0) \
+	X(clamd, max_db_age_days, max_db_age_days, UINT, 7, 0, 3650, 0) \
 	X(socks, server, socks_host, PROXY, 0, 0, 0, 0) \
 	X(socks, version, socks_version, CHOICE, 5, 0, 0, socks_versions) \
 	X(socks, username, socks_user, STR, "", 0, CONF_NAME_MAX, 0) \
@@ -81,7 +83,9 @@ struct conf_server {
 	    on_errors) \
 	X(log, debug, debug, UINT, 0, 0, 2, 0) \
 	X(log, syslog, syslog, BOOL, 0, 0, 1, 0) \
-	X(log, ident, ident, IDENT, "clamhook", 0, 63, 0)
+	X(log, ident, ident, IDENT, "clamhook", 0, 63, 0) \
+	X(log, messages, messages, CHOICE, MESSAGES_INFECTED, 0, 0, \
+	    messages_choices)
 
 #define CONF_SIZE_MAX ((uint64_t)1 << 62)
 /* A file verdict's temporary adds ".", "." and 6 characters (dest.c). */

@@ -26,4 +26,13 @@ int health_ping(struct pool *p, struct out *out);
  */
 int health_self_test(struct pool *p, struct ring *r, struct out *out);
 
+/*
+ * health_status: --status (SPEC §9): the state file's counts and each
+ * server's dead mark, last answer and last error, as lines busybox sh can
+ * source; with debug >= 1 each server's VERSION (database version and
+ * age) and STATS (threads, queue) too.  Returns 0, or EX_TEMPFAIL when the
+ * state file cannot be read.
+ */
+int health_status(struct pool *p, struct out *out);
+
 #endif

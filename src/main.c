@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ static const char usage_text[] =
     "       clamhook -p|--ping [-c FILE]\n"
     "       clamhook -s|--self-test [-c FILE]\n"
     "       clamhook -t|--check-config [-c FILE]\n"
+    "       clamhook --status [-c FILE] [-d 1]\n"
     "       clamhook -V|--version | -h|--help\n"
     "  -c, --config FILE   INI file (default $CLAMHOOK_CONFIG, else "
     "/etc/clamhook.ini)\n"
@@ -156,12 +158,42 @@ struct run {
 	int status;		/* worst so far: 75 over 1 over 0 */
 	int batch;		/* several files: records carry the name */
 	int unwritten;		/* a record could not be written whole */
+	uint64_t count[COUNT_N];	/* the messages, by what they came to */
 };
+
+/*
+ * log_message: [log] messages: one line per message (§7), key=value words
+ * in a fixed order, the virus name's blanks made '_' so that each word
+ * stays one; file last, in a batch.
+ */
+static void
+log_message(const char *file, const struct outcome *o)
+{
+	static const char *const results[] = { "clean", "infected",
+		"partial", "skipped", "error" };
+	char virus[sizeof(o->virus)];
+
+	if (conf.messages == MESSAGES_NONE || (conf.messages ==
+	    MESSAGES_INFECTED && (o->result == RESULT_CLEAN ||
+	    o->result == RESULT_ERROR)))
+		return;
+	strcpy(virus, o->virus[0] != '\0' ? o->virus : "-");
+	for (char *c = virus; *c != '\0'; c++)
+		if (*c == ' ')
+			*c = '_';
+	log_info("message result=%s virus=%s server=%s bytes=%" PRIu64
+	    " ms=%" PRId64 "%s%s", results[o->result], virus,
+	    o->server[0] != '\0' ? o->server : "-", o->bytes, o->ms,
+	    file != NULL ? " file=" : "", file != NULL ? file : "");
+}
 
 /* record: one message's outcome: log it, render it, write it. */
 static int
 record(void *ctx, const char *file, struct outcome *o)
 {
+	/* What a message comes to in the counts (§9). */
+	static const enum state_count by_result[] = { COUNT_CLEAN,
+		COUNT_INFECTED, COUNT_PARTIAL, COUNT_SKIPPED, COUNT_FAILED };
 	struct run *run = ctx;
 	char rec[VERDICT_RECORD_MAX];
 	struct why w;
@@ -175,21 +207,24 @@ record(void *ctx, const char *file, struct outcome *o)
 		    o->result == RESULT_PARTIAL ? "partial" :
 		    o->result == RESULT_SKIPPED ? "skipped" : "clean",
 		    o->virus, o->server[0] ? o->server : "no server");
+	log_message(run->batch ? file : NULL, o);
 	if (st == EX_TEMPFAIL || (run->status != EX_TEMPFAIL &&
 	    st > run->status))
 		run->status = st;
 	len = verdict_render(&conf, o, run->batch ? file : NULL, rec,
 	    sizeof(rec));
-	if (len <= 0)
-		return 0;
-	log_step("verdict: %.*s", len - 1, rec);
-	run->out->deadline = o->deadline;
-	if (dest_write(run->out, rec, (size_t)len, &w) < 0) {
-		log_error("%s", w.text);
-		run->status = EX_TEMPFAIL;
-		run->unwritten = 1;
-		return -1;
+	if (len > 0) {
+		log_step("verdict: %.*s", len - 1, rec);
+		run->out->deadline = o->deadline;
+		if (dest_write(run->out, rec, (size_t)len, &w) < 0) {
+			log_error("%s", w.text);
+			run->status = EX_TEMPFAIL;
+			run->unwritten = 1;
+			run->count[COUNT_FAILED]++;
+			return -1;
+		}
 	}
+	run->count[by_result[o->result]]++;
 	return 0;
 }
 
@@ -234,7 +269,7 @@ struct args {
 	const char *output;	/* -o, or NULL */
 	const char *format;	/* -f, or NULL */
 	int debug;		/* -d, or -1 */
-	int action;		/* 'p', 's', 't', or 0 to scan */
+	int action;		/* 'p', 's', 't', 'S' (--status), 0: scan */
 	char **files;
 	int nfiles;
 };
@@ -259,6 +294,7 @@ static const struct {
 	{ "config", 'c' }, { "output", 'o' }, { "format", 'f' },
 	{ "debug", 'd' },
 	{ "ping", 'p' }, { "self-test", 's' }, { "check-config", 't' },
+	{ "status", 'S' },
 	{ "version", 'V' }, { "help", 'h' },
 };
 
@@ -317,8 +353,9 @@ option(struct args *a, int ch, const char *value)
 	case 'p':
 	case 's':
 	case 't':
+	case 'S':
 		if (a->action != 0 && a->action != ch) {
-			log_error("-p, -s and -t exclude each other");
+			log_error("-p, -s, -t and --status exclude each other");
 			return EX_TEMPFAIL;
 		}
 		a->action = ch;
@@ -389,6 +426,10 @@ parse_args(int argc, char **argv, struct args *a)
 		for (arg++; *arg != '\0'; arg++) {
 			ch = *arg;
 			value = NULL;
+			if (ch == 'S') {	/* --status has no short form */
+				log_error("unknown option -S");
+				return usage_error();
+			}
 			if (TAKES_VALUE(ch) && (value = arg[1] != '\0' ?
 			    arg + 1 : argv[++i]) == NULL) {
 				log_error("option -%c needs an argument", ch);
@@ -472,20 +513,55 @@ map_ring(void)
 }
 
 /*
+ * abort_run: nothing left behind; every message of the run counts as
+ * failed, as the MTA defers them all.  Returns 75.
+ */
+static int
+abort_run(struct run *run)
+{
+	dest_abort(&out);
+	for (int i = 0; i < COUNT_FAILED; i++) {
+		run->count[COUNT_FAILED] += run->count[i];
+		run->count[i] = 0;
+	}
+	return EX_TEMPFAIL;
+}
+
+/*
+ * commit: the verdict committed, or nothing left behind when the run
+ * failed (a shell record of a failure is kept, a partly written one
+ * never).  Returns the exit status.
+ */
+static int
+commit(struct run *run)
+{
+	struct why w;
+
+	if (run->status == EX_TEMPFAIL && (conf.format != FORMAT_SHELL ||
+	    run->unwritten))
+		return abort_run(run);
+	block_signals();
+	if (dest_commit(&out, &w) < 0) {
+		log_error("%s", w.text);
+		return abort_run(run);
+	}
+	log_step("verdict written to %s, exit %d", conf.output, run->status);
+	return run->status;
+}
+
+/*
  * scan_all: every message of the command line, each to its record in the
- * destination opened (out), then
- * the verdict committed, or nothing left behind when the run failed (a
- * shell record of a failure is kept, a partly written one never).  With
- * no pool (no server could be resolved: no_pool says why) every message
- * fails by the usual rules.  Returns the exit status: the worst of the messages.
+ * destination opened (out), then committed, then counted in the state
+ * file.  With no pool (no server could be resolved: no_pool says why)
+ * every message fails by the usual rules.  Returns the exit status: the
+ * worst of the messages.
  */
 static int
 scan_all(struct pool *pool, const struct why *no_pool, const struct args *a)
 {
 	struct run run = { .out = &out, .status = EX_CLEAN,
 		.batch = a->nfiles > 1 };
-	int n = a->nfiles > 0 ? a->nfiles : 1;
-	struct why w;
+	int n = a->nfiles > 0 ? a->nfiles : 1, st;
 
 	if (pool == NULL) {
 		for (int i = 0; i < n; i++)
@@ -503,19 +579,10 @@ scan_all(struct pool *pool, const struct why *no_pool, const struct args *a)
 		scan_file(pool, &l, path, started, &ring, &o);
 		record(&run, path, &o);
 	}
-	if (run.status == EX_TEMPFAIL && (conf.format != FORMAT_SHELL ||
-	    run.unwritten)) {
-		dest_abort(&out);
-		return EX_TEMPFAIL;
-	}
-	block_signals();
-	if (dest_commit(&out, &w) < 0) {
-		log_error("%s", w.text);
-		dest_abort(&out);
-		return EX_TEMPFAIL;
-	}
-	log_step("verdict written to %s, exit %d", conf.output, run.status);
-	return run.status;
+	st = commit(&run);
+	/* Counted once the run's fate is sealed: one locked update. */
+	pool_record(&conf, pool, run.count, started + conf.timeout_ms);
+	return st;
 }
 
 /*
@@ -563,6 +630,8 @@ report(int action)
 		return health_ping(&pool, &out);
 	if (action == 's')
 		return health_self_test(&pool, &ring, &out);
+	if (action == 'S')
+		return health_status(&pool, &out);
 	return out_flush(&out) == 0 ? EX_CLEAN : EX_TEMPFAIL;
 }
 
@@ -589,7 +658,8 @@ main(int argc, char **argv)
 			dest_abort(&out);
 		return EX_TEMPFAIL;
 	}
-	if (pool_init(&pool, &conf, started + conf.timeout_ms, &w) < 0) {
+	if (pool_init(&pool, &conf, a.action != 0, started + conf.timeout_ms,
+	    &w) < 0) {
 		if (a.action == 0)
 			return scan_all(NULL, &w, &a);
 		log_error("%s", w.text);

@@ -13,6 +13,7 @@
 #include "io.h"
 #include "log.h"
 #include "pool.h"
+#include "verdict.h"
 
 /* resolve: every configured server; the ones that fail are named in w. */
 static int
@@ -174,54 +175,88 @@ resolve_by(struct pool *p, ms_t deadline, struct why *w)
 }
 
 /*
+ * The state file's content while a run holds its lock: static, as it is
+ * large (a table of every server) and seldom filled; a run is one thread.
+ */
+static struct state state;
+/* The lock could not be had once: the run waits for it no more. */
+static int state_unusable;
+
+/* lock_state: the state file locked and read, or -1 (a warning logged). */
+static int
+lock_state(const struct conf *c, ms_t deadline, struct state *s)
+{
+	struct why w;
+	int fd;
+
+	if (state_unusable)
+		deadline = 0;		/* one try */
+	if ((fd = state_lock(c->state_file, 0, deadline, &w)) < 0) {
+		log_warn("%s (ignored)", w.text);
+		state_unusable = 1;
+		return -1;
+	}
+	if (state_read(fd, c->state_file, s, &w) < 0)
+		log_warn("%s (ignored)", w.text);
+	return fd;
+}
+
+/* save_state: s written to the locked file fd, which is unlocked. */
+static void
+save_state(const struct conf *c, int fd, const struct state *s)
+{
+	struct why w;
+
+	if (state_write(fd, c->state_file, s, &w) < 0)
+		log_warn("%s", w.text);
+	state_unlock(fd);
+}
+
+/*
  * load_state: the state under its lock, the round-robin counter taken
  * (incremented) when balancing so; the servers' dead marks into
- * p->was_dead.  Returns the counter's value, or 0 when there is no usable
- * state (a warning logged).  Its own frame: the state is large, and a run
- * without a state file need not have it on its stack.
+ * p->dead_until.  Returns the counter's value, or 0 when there is no
+ * usable state (a warning logged).
  */
 static uint64_t
 load_state(struct pool *p, ms_t deadline)
 {
 	const struct conf *c = p->c;
-	long long now = io_wall();
-	struct state s;
-	struct why w;
+	struct state *s = &state;
 	int fd;
 
-	if ((fd = state_lock(c->state_file, io_min(deadline,
-	    io_after(STATE_LOCK_MS)), &w)) < 0) {
-		log_warn("%s (ignored)", w.text);
+	if ((fd = lock_state(c, io_min(deadline, io_after(STATE_LOCK_MS)),
+	    s)) < 0)
 		return 0;
-	}
-	if (state_read(fd, c->state_file, &s, &w) < 0)
-		log_warn("%s (ignored)", w.text);
 	if (c->balance == BALANCE_ROUND_ROBIN) {
-		s.next++;
-		if (state_write(fd, c->state_file, &s, &w) < 0)
-			log_warn("%s", w.text);
+		s->next++;
+		save_state(c, fd, s);
+	} else {
+		state_unlock(fd);
 	}
-	state_unlock(fd);
 	for (int i = 0; i < p->n; i++)
-		p->was_dead[i] = state_dead_until(&s, p->addr[i].name) > now;
+		p->dead_until[i] = state_dead_until(s, p->addr[i].name);
 	/* 0 stands for "no state": a counter read as 0 counts as 1. */
-	return s.next != 0 ? s.next : 1;
+	return s->next != 0 ? s->next : 1;
 }
 
 int
-pool_init(struct pool *p, const struct conf *c, ms_t deadline, struct why *w)
+pool_init(struct pool *p, const struct conf *c, int probe, ms_t deadline,
+    struct why *w)
 {
+	long long now = io_wall();
 	uint64_t next = 0;
 	int start, k = 0, alive = 0;
 
 	/* Only what is read is set: the address table is large. */
 	p->c = c;
+	p->probe = probe;
 	if (resolve_by(p, deadline, w) < 0)
 		return -1;
 	for (int i = 0; i < p->n; i++)
-		p->was_dead[i] = 0;
+		p->dead_until[i] = p->ok_at[i] = p->error_at[i] = 0;
 	/* With one server there is no order to choose: leave the file be. */
-	if (c->state_file[0] != '\0' && p->n > 1)
+	if (c->state_file[0] != '\0' && p->n > 1 && !probe)
 		next = load_state(p, deadline);
 	if (c->balance == BALANCE_FAILOVER)
 		start = 0;
@@ -234,41 +269,116 @@ pool_init(struct pool *p, const struct conf *c, ms_t deadline, struct why *w)
 	for (int i = 0; i < p->n; i++) {
 		int j = (start + i) % p->n;
 
-		if (!p->was_dead[j])
+		if (p->dead_until[j] <= now)
 			p->order[k++] = j, alive++;
 	}
 	for (int i = 0; i < p->n; i++) {
 		int j = (start + i) % p->n;
 
-		if (p->was_dead[j])
+		if (p->dead_until[j] > now) {
 			p->order[k++] = j;
+			if (alive > 0)
+				log_warn("%s: skipped: marked dead for %lld s "
+				    "more (retry_dead_s)", p->addr[j].name,
+				    p->dead_until[j] - now);
+		}
 	}
-	log_step("servers: %d (%d marked dead), first %s", p->n,
-	    p->n - alive, p->addr[p->order[0]].name);
+	if (alive == 0 && p->n > 1)
+		log_warn("every clamd server is marked dead: trying them all");
+	if (probe)
+		log_step("servers: %d", p->n);
+	else
+		log_step("servers: %d (%d marked dead), first %s", p->n,
+		    p->n - alive, p->addr[p->order[0]].name);
 	return 0;
 }
 
+/* remember: server i's error (why) for pool_record. */
+static void
+remember(struct pool *p, int i, const char *why)
+{
+	p->error_at[i] = io_wall();
+	verdict_sanitize(p->error[i], why, strlen(why));
+	p->error[i][STATE_ERROR_MAX] = '\0';
+}
+
 void
-pool_mark(struct pool *p, int i, int dead)
+pool_failed(struct pool *p, int i, const char *why)
 {
 	const struct conf *c = p->c;
-	struct state s;
-	struct why w;
+	long long now = io_wall(), was;
+	struct state_server *e;
+	struct state *s = &state;
 	int fd;
 
-	if (c->state_file[0] == '\0' || p->n < 2 || (!dead && !p->was_dead[i]))
+	remember(p, i, why);
+	if (c->state_file[0] == '\0' || p->n < 2 || p->probe)
 		return;
 	/* Briefly: a lock held elsewhere never costs the next server. */
-	if ((fd = state_lock(c->state_file, io_after(STATE_MARK_MS), &w)) < 0) {
-		log_warn("%s (ignored)", w.text);
+	if ((fd = lock_state(c, io_after(STATE_MARK_MS), s)) < 0)
 		return;
+	if ((e = state_server(s, p->addr[i].name, 1)) != NULL) {
+		was = e->dead_until;
+		e->dead_until = now + c->retry_dead_s;
+		/* Said once: by the run that sets the mark. */
+		if (was <= now)
+			log_warn("%s: marked dead for %u s (retry_dead_s)",
+			    p->addr[i].name, c->retry_dead_s);
 	}
-	if (state_read(fd, c->state_file, &s, &w) < 0)
-		log_warn("%s (ignored)", w.text);
-	state_mark(&s, p->addr[i].name,
-	    dead ? io_wall() + c->retry_dead_s : 0);
-	if (state_write(fd, c->state_file, &s, &w) < 0)
-		log_warn("%s", w.text);
-	state_unlock(fd);
-	p->was_dead[i] = dead;
+	save_state(c, fd, s);
+	p->dead_until[i] = now + c->retry_dead_s;
+}
+
+void
+pool_answered(struct pool *p, int i, const char *error)
+{
+	const struct conf *c = p->c;
+	struct state_server *e;
+	struct state *s = &state;
+	int fd;
+
+	p->ok_at[i] = io_wall();
+	if (error != NULL)
+		remember(p, i, error);
+	if (c->state_file[0] == '\0' || p->n < 2 || p->dead_until[i] == 0)
+		return;
+	if ((fd = lock_state(c, io_after(STATE_MARK_MS), s)) < 0)
+		return;
+	e = state_server(s, p->addr[i].name, 0);
+	if (e != NULL && e->dead_until != 0) {
+		e->dead_until = 0;
+		log_warn("%s: answers again: dead mark cleared",
+		    p->addr[i].name);
+	}
+	save_state(c, fd, s);
+	p->dead_until[i] = 0;
+}
+
+void
+pool_record(const struct conf *c, const struct pool *p,
+    const uint64_t n[COUNT_N], ms_t deadline)
+{
+	struct state_server *e;
+	struct state *s = &state;
+	int fd;
+
+	if (c->state_file[0] == '\0')
+		return;
+	if ((fd = lock_state(c, io_min(deadline, io_after(STATE_LOCK_MS)),
+	    s)) < 0)
+		return;
+	state_count(s, n);
+	for (int i = 0; p != NULL && i < p->n; i++) {
+		if (p->ok_at[i] == 0 && p->error_at[i] == 0)
+			continue;
+		if ((e = state_server(s, p->addr[i].name, 1)) == NULL)
+			continue;
+		if (p->ok_at[i] != 0)
+			e->ok_at = p->ok_at[i];
+		if (p->error_at[i] != 0) {
+			e->error_at = p->error_at[i];
+			strcpy(e->error, p->error[i]);
+		}
+	}
+	save_state(c, fd, s);
 }

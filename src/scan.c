@@ -60,51 +60,53 @@ next_pos(const struct pool *p, const struct link *l, uint64_t tried)
 	return -1;
 }
 
-/* failed: server i failed: marked dead, and last for the rest of the run. */
+/* failed: server i failed (w): marked dead, last for the rest of the run. */
 static void
-failed(struct pool *p, struct link *l, int i)
+failed(struct pool *p, struct link *l, int i, const struct why *w)
 {
 	l->broken |= BIT(i);
-	pool_mark(p, i, 1);
+	pool_failed(p, i, w->text);
 }
 
-/* try_pos: one request for the input on the server at position pos. */
+/*
+ * try_pos: one request for the input on the server at position pos; w
+ * says why it failed when it did.
+ */
 static enum request_end
 try_pos(struct pool *p, struct link *l, int pos, struct input *in,
-    struct ring *r, ms_t deadline, struct outcome *o)
+    struct ring *r, ms_t deadline, struct outcome *o, struct why *w)
 {
 	int i = p->order[pos];
 	const struct net_addr *a = &p->addr[i];
 	enum request_end st;
-	struct why w;
 	char why[sizeof(a->name) + 2 + WHY_MAX];
 
-	if (!request_fildes(p, i, in) && input_rewind(in, r, &w) < 0) {
-		fmt_s(why, sizeof(why), "%s: %s", a->name, w.text);
+	if (!request_fildes(p, i, in) && input_rewind(in, r, w) < 0) {
+		fmt_s(why, sizeof(why), "%s: %s", a->name, w->text);
 		verdict_add_error(o, why);
 		return REQUEST_STOP;
 	}
-	if (l->open(l, p, pos, deadline, &w) < 0) {
-		verdict_add_error(o, w.text);
-		failed(p, l, i);
+	if (l->open(l, p, pos, deadline, w) < 0) {
+		verdict_add_error(o, w->text);
+		failed(p, l, i, w);
 		return REQUEST_NEXT;
 	}
-	st = request_run(p, i, l->fd, l->id, in, r, deadline, o, &w);
+	st = request_run(p, i, l->fd, l->id, in, r, deadline, o, w);
 	if (st == REQUEST_FINAL) {
-		pool_mark(p, i, 0);
+		pool_answered(p, i, NULL);
 		fmt_s(o->server, sizeof(o->server), "%s", a->name);
 		l->done(l, p, LINK_KEEP);
 		return st;
 	}
-	if (w.text[0] != '\0')
-		verdict_add_error(o, w.text);
+	if (w->text[0] != '\0')
+		verdict_add_error(o, w->text);
 	if (st == REQUEST_STOP) {
 		l->done(l, p, LINK_ABORT);
-	} else if (w.cls == WHY_CLAMD) {
-		pool_mark(p, i, 0);
+	} else if (w->cls == WHY_CLAMD) {
+		pool_answered(p, i, w->text);
 		l->done(l, p, LINK_END);
 	} else {
-		failed(p, l, i);
+		failed(p, l, i, w);
 		l->done(l, p, LINK_ABORT);
 	}
 	return st;
@@ -179,7 +181,12 @@ scan_file(struct pool *p, struct link *l, const char *path, ms_t start,
 		}
 		/* A silent server leaves time for the others (§5.2). */
 		st = try_pos(p, l, pos, &in, r, now + (deadline - now) / left,
-		    o);
+		    o, &w);
+		/* Passed over: said now, though the next may well answer. */
+		if (st == REQUEST_NEXT && left > 1 && io_now() < deadline &&
+		    (pos = next_pos(p, l, tried)) >= 0)
+			log_warn("%s; trying %s", w.text,
+			    p->addr[p->order[pos]].name);
 	}
 	finish(c, &in, st == REQUEST_FINAL, start, deadline, o);
 	input_close(&in);

@@ -14,17 +14,23 @@
 #include "io.h"
 #include "state.h"
 
-#define STATE_MAX 8192
+/* The largest file: every server with all three lines at their longest. */
+#define STATE_MAX 65536
 
 int
-state_lock(const char *path, ms_t deadline, struct why *w)
+state_lock(const char *path, int readonly, ms_t deadline, struct why *w)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK, 0644);
+	int fd = open(path, (readonly ? O_RDONLY : O_RDWR | O_CREAT) |
+	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
 	struct stat st;
 
-	if (fd < 0)
-		return why_errno(w, errno, "state file %s", path);
+	if (fd < 0) {
+		int err = errno;
+
+		why_errno(w, err, "state file %s", path);
+		errno = err;
+		return -1;
+	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return why_set(w, "state file %s: not a regular file", path);
@@ -52,11 +58,56 @@ state_unlock(int fd)
 	close(fd);	/* releases the lock */
 }
 
+/* number: a decimal at *p, then one blank; *p moved past both. */
+static int
+number(char **p, long long *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)**p))
+		return -1;
+	errno = 0;
+	*v = strtoll(*p, &end, 10);
+	if (errno != 0 || *end != ' ')
+		return -1;
+	*p = end + 1;
+	return 0;
+}
+
+/* server_line: "dead", "ok" or "error" WHEN NAME[<TAB>TEXT] into s. */
+static int
+server_line(char *p, int kind, struct state *s)
+{
+	struct state_server *e;
+	char *text = NULL;
+	long long when;
+
+	if (number(&p, &when) < 0 || *p == '\0')
+		return -1;
+	if (kind == 'e') {
+		if ((text = strchr(p, '\t')) == NULL ||
+		    strlen(text + 1) > STATE_ERROR_MAX)
+			return -1;
+		*text++ = '\0';
+	}
+	if ((e = state_server(s, p, 1)) == NULL)
+		return -1;
+	if (kind == 'd')
+		e->dead_until = when;
+	else if (kind == 'o')
+		e->ok_at = when;
+	else {
+		e->error_at = when;
+		strcpy(e->error, text);
+	}
+	return 0;
+}
+
 /* parse_line: one line after the first into s.  Returns 0 or -1. */
 static int
 parse_line(char *line, struct state *s)
 {
-	char *end;
+	char *p, *end;
 
 	if (strncmp(line, "next ", 5) == 0 &&
 	    isdigit((unsigned char)line[5])) {
@@ -64,30 +115,42 @@ parse_line(char *line, struct state *s)
 		s->next = strtoull(line + 5, &end, 10);
 		return errno == 0 && *end == '\0' ? 0 : -1;
 	}
-	if (strncmp(line, "dead ", 5) == 0 &&
-	    isdigit((unsigned char)line[5]) && s->ndead < STATE_DEAD_MAX) {
-		long long u;
-
-		errno = 0;
-		u = strtoll(line + 5, &end, 10);
-		if (errno == 0 && *end == ' ' && end[1] != '\0' &&
-		    strlen(end + 1) < sizeof(s->dead[0].name)) {
-			s->dead[s->ndead].until = u;
-			strcpy(s->dead[s->ndead++].name, end + 1);
-			return 0;
+	if (strncmp(line, "counts ", 7) == 0) {
+		p = line + 7;
+		if (number(&p, &s->since) < 0)
+			return -1;
+		for (int i = 0; i < COUNT_N; i++) {
+			if (!isdigit((unsigned char)*p))
+				return -1;
+			errno = 0;
+			s->count[i] = strtoull(p, &end, 10);
+			if (errno != 0 || *end != (i + 1 < COUNT_N ? ' ' : '\0'))
+				return -1;
+			p = end + 1;
 		}
+		return 0;
 	}
+	if (strncmp(line, "dead ", 5) == 0)
+		return server_line(line + 5, 'd', s);
+	if (strncmp(line, "ok ", 3) == 0)
+		return server_line(line + 3, 'o', s);
+	if (strncmp(line, "error ", 6) == 0)
+		return server_line(line + 6, 'e', s);
 	return -1;
 }
 
 int
 state_read(int fd, const char *path, struct state *s, struct why *w)
 {
-	char buf[STATE_MAX + 1], *line, *next;
+	static char buf[STATE_MAX + 1];
+	char *line, *next;
 	ssize_t n;
 	int first = 1;
 
-	memset(s, 0, sizeof(*s));
+	s->next = 0;
+	s->since = 0;
+	memset(s->count, 0, sizeof(s->count));
+	s->n = 0;
 	if ((n = pread(fd, buf, STATE_MAX, 0)) < 0)
 		return why_errno(w, errno, "state file %s", path);
 	buf[n] = '\0';
@@ -111,26 +174,45 @@ state_read(int fd, const char *path, struct state *s, struct why *w)
 	}
 	return 0;
 corrupt:
-	memset(s, 0, sizeof(*s));
+	s->next = 0;
+	s->since = 0;
+	memset(s->count, 0, sizeof(s->count));
+	s->n = 0;
 	return why_set(w, "state file %s: corrupt", path);
 }
 
 int
 state_write(int fd, const char *path, const struct state *s, struct why *w)
 {
-	char buf[STATE_MAX];
+	static char buf[STATE_MAX];
 	size_t o = 0;
-	long long now = io_wall();
 
 	o += (size_t)fmt_s(buf, sizeof(buf), "clamhook-state 1\nnext %"
 	    PRIu64 "\n", s->next);
-	for (int i = 0; i < s->ndead; i++) {
-		if (s->dead[i].until <= now)
-			continue;
-		if (o + strlen(s->dead[i].name) + 32 >= sizeof(buf))
-			break;
-		o += (size_t)fmt_s(buf + o, sizeof(buf) - o, "dead %lld %s\n",
-		    s->dead[i].until, s->dead[i].name);
+	if (s->since != 0)
+		o += (size_t)fmt_s(buf + o, sizeof(buf) - o, "counts %lld %"
+		    PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+		    "\n", s->since, s->count[COUNT_CLEAN],
+		    s->count[COUNT_INFECTED], s->count[COUNT_PARTIAL],
+		    s->count[COUNT_SKIPPED], s->count[COUNT_FAILED]);
+	for (int i = 0; i < s->n; i++) {
+		const struct state_server *e = &s->server[i];
+
+		/*
+		 * Each line fits: names and errors are bounded.  A mark
+		 * stays past its time, until the server answers: only then
+		 * is it alive again.
+		 */
+		if (e->dead_until != 0)
+			o += (size_t)fmt_s(buf + o, sizeof(buf) - o,
+			    "dead %lld %s\n", e->dead_until, e->name);
+		if (e->ok_at != 0)
+			o += (size_t)fmt_s(buf + o, sizeof(buf) - o,
+			    "ok %lld %s\n", e->ok_at, e->name);
+		if (e->error_at != 0)
+			o += (size_t)fmt_s(buf + o, sizeof(buf) - o,
+			    "error %lld %s\t%s\n", e->error_at, e->name,
+			    e->error);
 	}
 	if (pwrite(fd, buf, o, 0) != (ssize_t)o || ftruncate(fd, (off_t)o) < 0)
 		return why_errno(w, errno, "state file %s: cannot write",
@@ -138,37 +220,52 @@ state_write(int fd, const char *path, const struct state *s, struct why *w)
 	return 0;
 }
 
-static int
-dead_index(const struct state *s, const char *name)
+/* idle_since: the last time server e was heard of. */
+static long long
+idle_since(const struct state_server *e)
 {
-	for (int i = 0; i < s->ndead; i++)
-		if (strcmp(s->dead[i].name, name) == 0)
-			return i;
-	return -1;
+	long long t = e->ok_at > e->error_at ? e->ok_at : e->error_at;
+
+	return e->dead_until > t ? e->dead_until : t;
+}
+
+struct state_server *
+state_server(struct state *s, const char *name, int add)
+{
+	struct state_server *e;
+	int i, oldest = 0;
+
+	for (i = 0; i < s->n; i++) {
+		if (strcmp(s->server[i].name, name) == 0)
+			return &s->server[i];
+		if (idle_since(&s->server[i]) <
+		    idle_since(&s->server[oldest]))
+			oldest = i;
+	}
+	if (!add || strlen(name) >= sizeof(e->name) || strchr(name, '\t') ||
+	    strchr(name, '\n'))
+		return NULL;
+	e = &s->server[s->n < STATE_SERVERS_MAX ? s->n++ : oldest];
+	e->dead_until = e->ok_at = e->error_at = 0;
+	e->error[0] = '\0';
+	strcpy(e->name, name);
+	return e;
 }
 
 long long
 state_dead_until(const struct state *s, const char *name)
 {
-	int d = dead_index(s, name);
-
-	return d >= 0 ? s->dead[d].until : 0;
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->server[i].name, name) == 0)
+			return s->server[i].dead_until;
+	return 0;
 }
 
 void
-state_mark(struct state *s, const char *name, long long until)
+state_count(struct state *s, const uint64_t n[COUNT_N])
 {
-	int d = dead_index(s, name);
-
-	if (until == 0) {
-		if (d >= 0)
-			s->dead[d] = s->dead[--s->ndead];
-		return;
-	}
-	if (d < 0 && s->ndead < STATE_DEAD_MAX)
-		d = s->ndead++;
-	if (d >= 0 && strlen(name) < sizeof(s->dead[d].name)) {
-		s->dead[d].until = until;
-		strcpy(s->dead[d].name, name);
-	}
+	if (s->since == 0)
+		s->since = io_wall();
+	for (int i = 0; i < COUNT_N; i++)
+		s->count[i] += n[i];
 }

@@ -100,7 +100,7 @@ def test_start_fails_on_a_bad_config_without_pinging(fake, tmp_path):
 
 
 @pytest.mark.parametrize("action,status,first", [
-    ("stop", 0, None), ("status", 0, "--ping"), ("check", 0,
+    ("stop", 0, None), ("status", 0, "--status"), ("check", 0,
                                                  "--check-config"),
     ("bogus", 1, None)])
 def test_other_actions(fake, tmp_path, action, status, first):

@@ -117,7 +117,7 @@ class Clamd:
     def start(cls, options=None, root=None, sigs=None):
         """A clamd with these clamd.conf options; root: the chroot it runs
         in (its files then live under ROOT/srv), None for the host's;
-        sigs: {file name: text} added to its database."""
+        sigs: {file name: text or bytes} added to its database."""
         if not os.access((root or "") + CLAMD_BIN, os.X_OK):
             pytest.fail("clamd not found at %s%s: install clamav-daemon "
                         "(toolchain/deps-debian.sh)" % (root or "", CLAMD_BIN),
@@ -127,7 +127,8 @@ class Clamd:
                              else "/tmp")
         _write_database(os.path.join(d, "db"))
         for name, text in (sigs or {}).items():
-            with open(os.path.join(d, "db", name), "w") as f:
+            with open(os.path.join(d, "db", name),
+                      "wb" if isinstance(text, bytes) else "w") as f:
                 f.write(text)
         os.makedirs(os.path.join(d, "tmp"))
         ipv6 = _have_ipv6_loopback()

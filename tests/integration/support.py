@@ -341,6 +341,58 @@ def stderr_lines(err):
     return err.decode("ascii", "replace").splitlines()
 
 
+def unsigned_daily(stime, version=27000):
+    """A daily.cud: an unsigned ClamAV database container (a CVD header and
+    a gzipped tar holding daily.info and one harmless signature) that a
+    real clamd loads like freshclam's daily.cvd.  clamd's VERSION then
+    answers "ClamAV X/VERSION/DATE" with DATE = ctime(stime): how a
+    database of a known age is made here, with no signing key."""
+    import gzip
+    import hashlib
+    import tarfile
+    ndb = b"Clamhook.Age.Test:0:*:436c616d686f6f6b2d6167652d74657374\n"
+    head = ("ClamAV-VDB:%s:%d:1:90:%%s:x:clamhook:%d"
+            % (time.strftime("%d %b %Y %H-%M +0000", time.gmtime(stime)),
+               version, stime))
+    info = "%s\ndaily.ndb:%d:%s\n" % (head % ("0" * 32), len(ndb),
+                                      hashlib.sha256(ndb).hexdigest())
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w",
+                      format=tarfile.USTAR_FORMAT) as t:
+        for name, data in (("daily.info", info.encode()), ("daily.ndb", ndb)):
+            ti = tarfile.TarInfo(name)
+            ti.size, ti.mtime = len(data), stime
+            t.addfile(ti, io.BytesIO(data))
+    body = gzip.compress(buf.getvalue(), mtime=0)
+    return (head % hashlib.md5(body).hexdigest()).encode().ljust(512) + body
+
+
+WARNING = "clamhook: warning: "
+
+
+def warnings_and_rest(err):
+    """(the warning lines without their "clamhook: warning: ", the other
+    lines as bytes): a server passed over is a warning (§7)."""
+    warned, rest = [], b""
+    for line in err.splitlines(True):
+        if line.startswith(WARNING.encode()):
+            warned.append(line[len(WARNING):].decode("ascii", "replace")
+                          .rstrip("\n"))
+        else:
+            rest += line
+    return warned, rest
+
+
+def assert_passed_over(err, server, reason, next_server):
+    """stderr warns that server was passed over for reason (a substring)
+    and next_server tried next, marked dead once; returns the rest."""
+    warned, rest = warnings_and_rest(err)
+    over = [w for w in warned if w.startswith(server + ": ") and
+            w.endswith("; trying " + next_server)]
+    assert len(over) == 1 and reason in over[0], (warned, reason)
+    return rest
+
+
 def assert_error_line(err, *needles):
     """stderr holds at least one line 'clamhook: ...', every line starts so,
     and the text contains each needle (case-sensitive).  Returns str."""

@@ -413,9 +413,9 @@ def test_names_still_resolve(clamhook, clamd):
 def test_held_lock_costs_no_turn(clamhook, clamd, tmp_path):
     """Someone holds the state file's lock (anyone who can read it can):
     two servers refuse, the third answers.  The wait for the lock is
-    bounded at start (a second) and after each failure (20 ms): about a
-    second in all, where it was three; the run goes on without the state,
-    with warnings."""
+    bounded at start (a second); after that the run tries it once for
+    each failure and once for its counts: about a second in all, where it
+    was three; the run goes on without the state, with warnings."""
     state = tmp_path / "state"
     state.write_text("clamhook-state 1\nnext 0\n")
     holder = os.open(str(state), os.O_RDONLY)

@@ -35,7 +35,9 @@ from hostile import Peer  # noqa: E402
 
 CLEAN = support.mail_plain()
 INFECTED = support.mail_eicar_plain()
-STATE_RE = re.compile(r"clamhook-state 1\nnext (\d+)\n(dead \d+ \S+\n)*\Z")
+STATE_RE = re.compile(r"clamhook-state 1\nnext (\d+)\n"
+                      r"(counts \d+( \d+){5}\n)?"
+                      r"((dead|ok) \d+ \S+\n|error \d+ \S+\t.*\n)*\Z")
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
 
@@ -61,11 +63,20 @@ def expect(run, infected, server=None):
                             virus=virus,
                             verdict=support.mode_string(1, virus or None),
                             server=server)
-    # debug steps only (-d 1 logs the multi-line shell record too)
+    # debug steps (-d 1 logs the multi-line shell record too) and the
+    # warnings of servers passed over (§7)
     for line in support.stderr_lines(err):
-        assert not re.match(r"clamhook: (?!\[\d+\.\d{3}\] )", line), run
-    assert err == b"" or err.startswith(b"clamhook: ["), run
+        assert not re.match(r"clamhook: (?!\[\d+\.\d{3}\] |warning: )",
+                            line), run
+    assert err == b"" or err.startswith(b"clamhook: "), run
     return d["CLAMHOOK_SERVER"]
+
+
+def warnings(run):
+    """The run's warning lines, without "clamhook: warning: "."""
+    return [line[len("clamhook: warning: "):]
+            for line in support.stderr_lines(run.err)
+            if line.startswith("clamhook: warning: ")]
 
 
 def run_n(clamhook, path, n, args=(), each=None, timeout=30):
@@ -766,12 +777,19 @@ def test_haproxy_farm_loses_a_clamd(clamhook, haproxy, peers):
     assert good >= total - 10, [r for _, r in runs if r.status == 75]
 
 
-def test_single_server_leaves_state_file_alone(clamhook, clamd, tmp_path):
-    """With one server there is no order to choose: no state file I/O."""
+def test_single_server_only_counts(clamhook, clamd, tmp_path):
+    """With one server there is no order to choose: the counter stays 0;
+    the state file gets the counts (§9) and when the server answered."""
     state = tmp_path / "state"
     path = clamhook.config_file(pool(clamd.server(), state))
+    before = int(time.time())
     expect(clamhook(["-c", path], config=False, input=CLEAN), False)
-    assert not state.exists()
+    expect(clamhook(["-c", path], config=False, input=INFECTED), True)
+    m = re.fullmatch(r"clamhook-state 1\nnext 0\ncounts (\d+) 1 1 0 0 0\n"
+                     r"ok (\d+) (\S+)\n", read_state(state))
+    assert m, read_state(state)
+    assert before <= int(m.group(1)) <= int(m.group(2)) <= time.time()
+    assert m.group(3) == clamd.server()
 
 
 # ---------------------------------------------------------------------------
