@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -24,6 +25,14 @@ static int logfd = -1;
  */
 enum { LOG_ERR = 3, LOG_WARNING = 4, LOG_INFO = 6, LOG_DEBUG = 7 };
 
+#ifdef CLAMHOOK_CLEAN_UP
+static void
+sys_log_close(void)
+{
+	close(logfd);
+}
+#endif
+
 static void
 sys_log(int severity, const char *tag, const char *text)
 {
@@ -41,6 +50,10 @@ sys_log(int severity, const char *tag, const char *text)
 			logfd = -1;
 			return;
 		}
+#ifdef CLAMHOOK_CLEAN_UP
+		/* Kept to the end, and closed then for valgrind's count. */
+		atexit(sys_log_close);
+#endif
 	}
 	n = fmt_s(msg, sizeof(msg), "<%d>%s[%d]: %s%s", 2 * 8 + severity,
 	    ident, (int)getpid(), tag, text);
