@@ -17,6 +17,14 @@
 /* The largest file: every server with all three lines at their longest. */
 #define STATE_MAX 65536
 
+/*
+ * The file's text, read and then written under one lock: one buffer, so a
+ * run touches one page of it for a small file; and the length read, so a
+ * write no shorter needs no ftruncate.
+ */
+static char text[STATE_MAX + 1];
+static size_t text_len;
+
 int
 state_lock(const char *path, int readonly, ms_t deadline, struct why *w)
 {
@@ -142,8 +150,7 @@ parse_line(char *line, struct state *s)
 int
 state_read(int fd, const char *path, struct state *s, struct why *w)
 {
-	static char buf[STATE_MAX + 1];
-	char *line, *next;
+	char *buf = text, *line, *next;
 	ssize_t n;
 	int first = 1;
 
@@ -151,9 +158,11 @@ state_read(int fd, const char *path, struct state *s, struct why *w)
 	s->since = 0;
 	memset(s->count, 0, sizeof(s->count));
 	s->n = 0;
+	text_len = 0;
 	if ((n = pread(fd, buf, STATE_MAX, 0)) < 0)
 		return why_errno(w, errno, "state file %s", path);
 	buf[n] = '\0';
+	text_len = (size_t)n;
 	if (strlen(buf) != (size_t)n)
 		goto corrupt;
 	for (line = buf; *line != '\0'; line = next) {
@@ -184,13 +193,13 @@ corrupt:
 int
 state_write(int fd, const char *path, const struct state *s, struct why *w)
 {
-	static char buf[STATE_MAX];
+	char *buf = text;
 	size_t o = 0;
 
-	o += (size_t)fmt_s(buf, sizeof(buf), "clamhook-state 1\nnext %"
+	o += (size_t)fmt_s(buf, STATE_MAX, "clamhook-state 1\nnext %"
 	    PRIu64 "\n", s->next);
 	if (s->since != 0)
-		o += (size_t)fmt_s(buf + o, sizeof(buf) - o, "counts %lld %"
+		o += (size_t)fmt_s(buf + o, STATE_MAX - o, "counts %lld %"
 		    PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
 		    "\n", s->since, s->count[COUNT_CLEAN],
 		    s->count[COUNT_INFECTED], s->count[COUNT_PARTIAL],
@@ -204,17 +213,18 @@ state_write(int fd, const char *path, const struct state *s, struct why *w)
 		 * is it alive again.
 		 */
 		if (e->dead_until != 0)
-			o += (size_t)fmt_s(buf + o, sizeof(buf) - o,
+			o += (size_t)fmt_s(buf + o, STATE_MAX - o,
 			    "dead %lld %s\n", e->dead_until, e->name);
 		if (e->ok_at != 0)
-			o += (size_t)fmt_s(buf + o, sizeof(buf) - o,
+			o += (size_t)fmt_s(buf + o, STATE_MAX - o,
 			    "ok %lld %s\n", e->ok_at, e->name);
 		if (e->error_at != 0)
-			o += (size_t)fmt_s(buf + o, sizeof(buf) - o,
+			o += (size_t)fmt_s(buf + o, STATE_MAX - o,
 			    "error %lld %s\t%s\n", e->error_at, e->name,
 			    e->error);
 	}
-	if (pwrite(fd, buf, o, 0) != (ssize_t)o || ftruncate(fd, (off_t)o) < 0)
+	if (pwrite(fd, buf, o, 0) != (ssize_t)o ||
+	    (o < text_len && ftruncate(fd, (off_t)o) < 0))
 		return why_errno(w, errno, "state file %s: cannot write",
 		    path);
 	return 0;
