@@ -20,13 +20,15 @@ BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 
 @pytest.fixture
 def fake(tmp_path):
-    """A clamhook that logs its arguments and exits $PING / $CHECK."""
+    """A clamhook that logs its arguments and exits $PING / $CHECK (0 for
+    --status)."""
     log = tmp_path / "calls"
     path = tmp_path / "clamhook"
     path.write_text("""#!/bin/sh
 echo "$* config=$CLAMHOOK_CONFIG" >>%s
 case $1 in
 --ping) exit "${PING:-0}" ;;
+--status) exit 0 ;;
 --check-config) [ -z "$STATE" ] || echo "state_file = $STATE"
     exit "${CHECK:-0}" ;;
 esac
