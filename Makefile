@@ -350,9 +350,9 @@ install-board:
 # no git), byte-identical for the same SOURCE_DATE_EPOCH: names sorted,
 # owner 0, modes from the file's executable bit only, gzip without a name
 # or time: the tarball a release publishes, the same for whoever makes it
-# again from its tag.  The OpenWrt and Yocto recipes (board/openwrt,
-# board/yocto) download this tarball and carry its hash, so they are
-# published beside it, never in it.
+# again from its commit (board/releases).  The OpenWrt and Yocto recipes
+# (board/openwrt, board/yocto) download this tarball and carry its hash, so
+# they are published beside it, never in it.
 
 DIST_NAME := clamhook-$(VERSION)
 DIST_FILES := .ci Makefile README.md LICENSE src toolchain board tests

@@ -263,8 +263,9 @@ def test_buildroot_recipe_installs_and_scans(tmp_path, sysroots, clamd,
 
 # ---------------------------------------------------------------------------
 # The recipes that download the release (board/openwrt, board/yocto): the
-# tarball is made again from the tag of the version they name, as a
-# release makes it, and must have the hash they carry.
+# tarball is made again from the commit of the version they name
+# (board/releases), as a release makes it, and must have the hash they
+# carry.
 
 OPENWRT = os.path.join(REPO, "board", "openwrt", "clamhook")
 YOCTO = os.path.join(REPO, "board", "yocto")
@@ -279,19 +280,41 @@ def openwrt_var(name):
         return re.search(r"(?m)^%s:=(.*)$" % name, f.read()).group(1)
 
 
+def release_commit(version):
+    """The commit board/releases names for version; its tag v<version>,
+    where this clone has it, must name the same commit."""
+    with open(os.path.join(REPO, "board", "releases")) as f:
+        commits = dict(line.split() for line in f
+                       if line.strip() and not line.startswith("#"))
+    assert version in commits, "board/releases has no line for " + version
+    commit = commits[version]
+    r = _run(["git", "-C", REPO, "rev-parse", "-q", "--verify",
+              "refs/tags/v%s^{commit}" % version])
+    if r.returncode == 0:
+        assert r.stdout.strip() == commit, "tag v%s is not %s" % (version,
+                                                                  commit)
+    return commit
+
+
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
     """{version, path, sha256}: clamhook-<version>.tar.gz made by `make
-    dist` in a checkout of the tag v<version>, the version the recipes
-    name, with the tag's commit time."""
+    dist` in a checkout of the release's commit (board/releases), the
+    version the recipes name, with that commit's time."""
     version = openwrt_var("PKG_VERSION")
-    tag = "v" + version
+    commit = release_commit(version)
+    r = _run(["git", "-C", REPO, "rev-parse", "--is-shallow-repository"])
+    if r.stdout.strip() == "true" and _run(
+            ["git", "-C", REPO, "cat-file", "-e", commit]).returncode:
+        pytest.skip("a shallow clone: the release commit %s is not in it"
+                    % commit)
     top = tmp_path_factory.mktemp("release")
-    r = _run(["git", "-C", REPO, "log", "-1", "--format=%ct", tag])
-    assert r.returncode == 0, "no tag %s in %s: %s" % (tag, REPO, r.stderr)
+    r = _run(["git", "-C", REPO, "log", "-1", "--format=%ct", commit])
+    assert r.returncode == 0, "no commit %s in %s: %s" % (commit, REPO,
+                                                          r.stderr)
     epoch = r.stdout.strip()
     r = subprocess.run("git -C '%s' archive %s | tar -x -C '%s'"
-                       % (REPO, tag, top), shell=True, capture_output=True,
+                       % (REPO, commit, top), shell=True, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
