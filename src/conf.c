@@ -1175,7 +1175,7 @@ conf_load(struct conf *c, const char *path, struct why *w)
 
 	conf_defaults(c);
 	c->file = path;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = open(path, O_RDONLY)) < 0)
 		return why_errno(w, errno, "%s: cannot read", path);
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		close(fd);

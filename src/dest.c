@@ -132,7 +132,7 @@ open_tmp(struct dest *v, struct why *w)
 		sigaddset(&term, SIGHUP);
 		sigprocmask(SIG_BLOCK, &term, &old);
 		v->fd = open(v->tmp,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
 		err = errno;
 		if (v->fd != -1)
 			sig_tmp = v->tmp;
@@ -276,8 +276,8 @@ open_fifo(struct dest *v, struct why *w)
 	for (;;) {
 		ms_t left;
 
-		fd = open(v->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC |
-		    O_NOCTTY | (v->follow ? 0 : O_NOFOLLOW));
+		fd = open(v->path, O_WRONLY | O_NONBLOCK | O_NOCTTY |
+		    (v->follow ? 0 : O_NOFOLLOW));
 		if (fd != -1)
 			break;
 		if (errno == EINTR)
@@ -401,7 +401,7 @@ sync_dir(const char *path)
 		memcpy(dir, path, (size_t)(slash - path));
 		dir[slash - path] = '\0';
 	}
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) == -1)
 		return;
 	fsync(fd);
 	close(fd);

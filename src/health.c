@@ -318,7 +318,7 @@ static int
 read_state(const struct conf *c, struct state *s)
 {
 	struct why w;
-	int fd = state_lock(c->state_file, 1, io_after(STATE_LOCK_MS), &w);
+	int fd = state_lock(c->state_file, 1, STATE_LOCK_MS, IO_NEVER, &w);
 
 	s->n = 0;
 	s->since = 0;

@@ -53,8 +53,7 @@ input_open(struct input *in, const char *path, uint64_t limit,
 	} else {
 		in->name = path;
 		/* Not blocking: a FIFO without a writer is waited for below. */
-		in->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-		    O_NONBLOCK);
+		in->fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
 		if (in->fd < 0)
 			return why_errno(w, errno, "%s", path);
 		in->owned = 1;

@@ -14,6 +14,12 @@
  */
 typedef int64_t ms_t;
 
+/*
+ * Files are opened without O_CLOEXEC: clamhook runs no other program, and
+ * musl's open() pays one more system call (fcntl) for the flag.  Sockets
+ * and pipes take it in their own call, which costs nothing.
+ */
+
 #define IO_NEVER INT64_MAX
 
 /* io_now: the monotonic clock in milliseconds. */

@@ -182,16 +182,19 @@ static struct state state;
 /* The lock could not be had once: the run waits for it no more. */
 static int state_unusable;
 
-/* lock_state: the state file locked and read, or -1 (a warning logged). */
+/*
+ * lock_state: the state file locked (waiting wait ms at most, never past
+ * deadline) and read, or -1 (a warning logged).
+ */
 static int
-lock_state(const struct conf *c, ms_t deadline, struct state *s)
+lock_state(const struct conf *c, ms_t wait, ms_t deadline, struct state *s)
 {
 	struct why w;
 	int fd;
 
 	if (state_unusable)
 		deadline = 0;		/* one try */
-	if ((fd = state_lock(c->state_file, 0, deadline, &w)) < 0) {
+	if ((fd = state_lock(c->state_file, 0, wait, deadline, &w)) < 0) {
 		log_warn("%s (ignored)", w.text);
 		state_unusable = 1;
 		return -1;
@@ -225,8 +228,7 @@ load_state(struct pool *p, ms_t deadline)
 	struct state *s = &state;
 	int fd;
 
-	if ((fd = lock_state(c, io_min(deadline, io_after(STATE_LOCK_MS)),
-	    s)) < 0)
+	if ((fd = lock_state(c, STATE_LOCK_MS, deadline, s)) < 0)
 		return 0;
 	if (c->balance == BALANCE_ROUND_ROBIN) {
 		s->next++;
@@ -315,7 +317,7 @@ pool_failed(struct pool *p, int i, const char *why)
 	if (c->state_file[0] == '\0' || p->n < 2 || p->probe)
 		return;
 	/* Briefly: a lock held elsewhere never costs the next server. */
-	if ((fd = lock_state(c, io_after(STATE_MARK_MS), s)) < 0)
+	if ((fd = lock_state(c, STATE_MARK_MS, IO_NEVER, s)) < 0)
 		return;
 	if ((e = state_server(s, p->addr[i].name, 1)) != NULL) {
 		was = e->dead_until;
@@ -342,7 +344,7 @@ pool_answered(struct pool *p, int i, const char *error)
 		remember(p, i, error);
 	if (c->state_file[0] == '\0' || p->n < 2 || p->dead_until[i] == 0)
 		return;
-	if ((fd = lock_state(c, io_after(STATE_MARK_MS), s)) < 0)
+	if ((fd = lock_state(c, STATE_MARK_MS, IO_NEVER, s)) < 0)
 		return;
 	e = state_server(s, p->addr[i].name, 0);
 	if (e != NULL && e->dead_until != 0) {
@@ -364,8 +366,7 @@ pool_record(const struct conf *c, const struct pool *p,
 
 	if (c->state_file[0] == '\0')
 		return;
-	if ((fd = lock_state(c, io_min(deadline, io_after(STATE_LOCK_MS)),
-	    s)) < 0)
+	if ((fd = lock_state(c, STATE_LOCK_MS, deadline, s)) < 0)
 		return;
 	state_count(s, n);
 	for (int i = 0; p != NULL && i < p->n; i++) {

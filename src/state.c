@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -14,22 +15,24 @@
 #include "io.h"
 #include "state.h"
 
-/* The largest file: every server with all three lines at their longest. */
-#define STATE_MAX 65536
-
 /*
- * The file's text, read and then written under one lock: one buffer, so a
- * run touches one page of it for a small file; and the length read, so a
- * write no shorter needs no ftruncate.
+ * The longest line ("error WHEN NAME<TAB>TEXT"), and the buffer the file
+ * passes through a piece at a time: small and on the stack, where a run's
+ * pages are touched already (a static buffer for the whole file cost a
+ * page fault per run).
  */
-static char text[STATE_MAX + 1];
-static size_t text_len;
+#define STATE_LINE_MAX (sizeof("error  \t\n") + 20 + \
+	sizeof(((struct state_server *)0)->name) + STATE_ERROR_MAX)
+#define STATE_CHUNK 1024
 
 int
-state_lock(const char *path, int readonly, ms_t deadline, struct why *w)
+state_lock(const char *path, int readonly, ms_t wait, ms_t deadline,
+    struct why *w)
 {
+	/* No O_CLOEXEC: clamhook runs no program (see io.h). */
 	int fd = open(path, (readonly ? O_RDONLY : O_RDWR | O_CREAT) |
-	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+	    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0644);
+	ms_t until = -1;	/* set at the first wait: most runs never wait */
 	struct stat st;
 
 	if (fd < 0) {
@@ -44,18 +47,21 @@ state_lock(const char *path, int readonly, ms_t deadline, struct why *w)
 		return why_set(w, "state file %s: not a regular file", path);
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) ||
-		    io_now() >= deadline) {
-			int err = errno;
+		int err = errno;
 
-			close(fd);
-			if (err == EWOULDBLOCK)
-				return why_set(w, "state file %s: cannot lock: "
-				    "busy", path);
-			return why_errno(w, err, "state file %s: cannot lock",
-			    path);
+		if (err == EWOULDBLOCK || err == EINTR) {
+			if (until < 0)
+				until = io_min(deadline, io_after(wait));
+			if (io_now() < until) {
+				poll(NULL, 0, 5);
+				continue;
+			}
 		}
-		poll(NULL, 0, 5);
+		close(fd);
+		if (err == EWOULDBLOCK)
+			return why_set(w, "state file %s: cannot lock: busy",
+			    path);
+		return why_errno(w, err, "state file %s: cannot lock", path);
 	}
 	return fd;
 }
@@ -147,85 +153,138 @@ parse_line(char *line, struct state *s)
 	return -1;
 }
 
+/* state_empty: s with no counter, counts or servers. */
+static void
+state_empty(struct state *s)
+{
+	s->next = 0;
+	s->since = 0;
+	memset(s->count, 0, sizeof(s->count));
+	s->n = 0;
+}
+
+/* one_line: line (its newline gone), the first if *first, into s. */
+static int
+one_line(char *line, int *first, struct state *s)
+{
+	if (*line == '\0')
+		return 0;		/* empty lines are ignored */
+	if (*first) {
+		*first = 0;
+		return strcmp(line, "clamhook-state 1") == 0 ? 0 : -1;
+	}
+	return parse_line(line, s);
+}
+
 int
 state_read(int fd, const char *path, struct state *s, struct why *w)
 {
-	char *buf = text, *line, *next;
+	char buf[STATE_CHUNK + 1], *line, *nl;
+	size_t have = 0;
 	ssize_t n;
 	int first = 1;
 
-	s->next = 0;
-	s->since = 0;
-	memset(s->count, 0, sizeof(s->count));
-	s->n = 0;
-	text_len = 0;
-	if ((n = pread(fd, buf, STATE_MAX, 0)) < 0)
-		return why_errno(w, errno, "state file %s", path);
-	buf[n] = '\0';
-	text_len = (size_t)n;
-	if (strlen(buf) != (size_t)n)
-		goto corrupt;
-	for (line = buf; *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		if (*line == '\0')
-			continue;	/* empty lines are ignored */
-		if (first) {
-			first = 0;
-			if (strcmp(line, "clamhook-state 1") == 0)
-				continue;
-			goto corrupt;
+	_Static_assert(STATE_LINE_MAX < STATE_CHUNK, "a line fits a chunk");
+	state_empty(s);
+	s->size = 0;
+	do {
+		if ((n = pread(fd, buf + have, STATE_CHUNK - have,
+		    s->size)) < 0) {
+			s->size = -1;
+			return why_errno(w, errno, "state file %s", path);
 		}
-		if (parse_line(line, s) < 0)
-			goto corrupt;
-	}
-	return 0;
+		s->size += n;
+		have += (size_t)n;
+		buf[have] = '\0';
+		if (strlen(buf) != have)
+			goto corrupt;	/* a NUL byte */
+		for (line = buf; (nl = strchr(line, '\n')) != NULL;
+		    line = nl + 1) {
+			*nl = '\0';
+			if (one_line(line, &first, s) < 0)
+				goto corrupt;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have + 1);
+		if (have == STATE_CHUNK)
+			goto corrupt;	/* a line longer than any written */
+	} while (n > 0);
+	if (one_line(buf, &first, s) == 0)	/* the last, unended */
+		return 0;
 corrupt:
-	s->next = 0;
-	s->since = 0;
-	memset(s->count, 0, sizeof(s->count));
-	s->n = 0;
+	state_empty(s);
+	s->size = -1;		/* not read to its end */
 	return why_set(w, "state file %s: corrupt", path);
+}
+
+/* The writer's buffer: lines gathered, written a chunk at a time. */
+struct put {
+	int fd;
+	off_t at;		/* where buf goes in the file */
+	size_t o;		/* bytes in buf */
+	int err;		/* errno of the first failed write, or 0 */
+	char buf[STATE_CHUNK];
+};
+
+/* flush: what p holds to the file. */
+static void
+flush(struct put *p)
+{
+	ssize_t n;
+
+	if (p->err == 0 && (n = pwrite(p->fd, p->buf, p->o, p->at)) !=
+	    (ssize_t)p->o)
+		p->err = n < 0 ? errno : EIO;
+	p->at += (off_t)p->o;
+	p->o = 0;
+}
+
+/* put: one line (at most STATE_LINE_MAX bytes) to p. */
+__attribute__((format(printf, 2, 3)))
+static void
+put(struct put *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (STATE_CHUNK - p->o <= STATE_LINE_MAX)
+		flush(p);
+	va_start(ap, fmt);
+	p->o += (size_t)fmt_v(p->buf + p->o, STATE_CHUNK - p->o, fmt, ap);
+	va_end(ap);
 }
 
 int
 state_write(int fd, const char *path, const struct state *s, struct why *w)
 {
-	char *buf = text;
-	size_t o = 0;
+	struct put p = { .fd = fd };
 
-	o += (size_t)fmt_s(buf, STATE_MAX, "clamhook-state 1\nnext %"
-	    PRIu64 "\n", s->next);
+	put(&p, "clamhook-state 1\nnext %" PRIu64 "\n", s->next);
 	if (s->since != 0)
-		o += (size_t)fmt_s(buf + o, STATE_MAX - o, "counts %lld %"
-		    PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-		    "\n", s->since, s->count[COUNT_CLEAN],
+		put(&p, "counts %lld %" PRIu64 " %" PRIu64 " %" PRIu64 " %"
+		    PRIu64 " %" PRIu64 "\n", s->since, s->count[COUNT_CLEAN],
 		    s->count[COUNT_INFECTED], s->count[COUNT_PARTIAL],
 		    s->count[COUNT_SKIPPED], s->count[COUNT_FAILED]);
 	for (int i = 0; i < s->n; i++) {
 		const struct state_server *e = &s->server[i];
 
 		/*
-		 * Each line fits: names and errors are bounded.  A mark
-		 * stays past its time, until the server answers: only then
-		 * is it alive again.
+		 * A mark stays past its time, until the server answers:
+		 * only then is it alive again.
 		 */
 		if (e->dead_until != 0)
-			o += (size_t)fmt_s(buf + o, STATE_MAX - o,
-			    "dead %lld %s\n", e->dead_until, e->name);
+			put(&p, "dead %lld %s\n", e->dead_until, e->name);
 		if (e->ok_at != 0)
-			o += (size_t)fmt_s(buf + o, STATE_MAX - o,
-			    "ok %lld %s\n", e->ok_at, e->name);
+			put(&p, "ok %lld %s\n", e->ok_at, e->name);
 		if (e->error_at != 0)
-			o += (size_t)fmt_s(buf + o, STATE_MAX - o,
-			    "error %lld %s\t%s\n", e->error_at, e->name,
+			put(&p, "error %lld %s\t%s\n", e->error_at, e->name,
 			    e->error);
 	}
-	if (pwrite(fd, buf, o, 0) != (ssize_t)o ||
-	    (o < text_len && ftruncate(fd, (off_t)o) < 0))
-		return why_errno(w, errno, "state file %s: cannot write",
+	flush(&p);
+	if (p.err == 0 && (s->size < 0 || p.at < s->size) &&
+	    ftruncate(fd, p.at) < 0)
+		p.err = errno;
+	if (p.err != 0)
+		return why_errno(w, p.err, "state file %s: cannot write",
 		    path);
 	return 0;
 }

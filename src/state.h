@@ -3,6 +3,7 @@
 #define CLAMHOOK_STATE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "conf.h"
 #include "io.h"
@@ -43,7 +44,7 @@ struct state_server {
 };
 
 /*
- * Only next, since, count and n are set by state_read; the servers past n
+ * Only next, since, count, n and size are set by state_read; the servers past n
  * are never read, so a state costs the stack only what it holds.
  */
 struct state {
@@ -51,19 +52,21 @@ struct state {
 	long long since;			/* 0: no counts yet */
 	uint64_t count[COUNT_N];
 	int n;
+	off_t size;	/* the file's, when read; -1: unreadable, corrupt */
 	struct state_server server[STATE_SERVERS_MAX];
 };
 
 /*
  * state_lock: open path (created 0644 when missing, never through a
- * symlink) and lock it, waiting for another holder until the deadline at
- * most.  Returns the descriptor, which state_unlock closes, or -1 with w
+ * symlink) and lock it, waiting for another holder wait milliseconds at
+ * most, and never past deadline (0: one try).  Returns the descriptor, which state_unlock closes, or -1 with w
  * set.  With readonly, the file is opened to read only, never made:
  * errno ENOENT (and w) when it does not exist.
  */
 #define STATE_LOCK_MS 1000	/* the longest wait, at start */
 #define STATE_MARK_MS 20	/* the longest wait for a mark */
-int state_lock(const char *path, int readonly, ms_t deadline, struct why *w);
+int state_lock(const char *path, int readonly, ms_t wait, ms_t deadline,
+    struct why *w);
 
 /*
  * state_read: the locked file into s.  An empty file is a new state.
