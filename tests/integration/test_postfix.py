@@ -185,6 +185,9 @@ class Postfix:
 
     def __init__(self, clamd):
         self.clamd = clamd
+        # the pipe's user reaches clamd's socket, as in Debian's
+        # /run/clamav (0755, the socket 0666)
+        os.chmod(clamd.dir, 0o711)
         self.dir = tempfile.mkdtemp(prefix="chpf", dir="/tmp")
         os.chmod(self.dir, 0o755)
         self.conf = os.path.join(self.dir, "etc")
@@ -255,9 +258,10 @@ class Postfix:
         # two servers (one clamd by TCP and by its socket): round robin
         # through the state file, which S45clamhook made the pipe user's
         self.ini = os.path.join(self.conf, "clamhook.ini")
+        self.servers = [self.clamd.server("tcp"), self.clamd.server("unix")]
         self.state = os.path.join(self.run, "clamhook.state")
         _script(self.ini, support.ini_text({"clamd": {
-            "server": [self.clamd.server("tcp"), self.clamd.server("unix")],
+            "server": self.servers,
             "state_file": self.state,
             "connect_timeout_ms": 2000,
             "timeout_ms": 20000}}), 0o644)
@@ -546,6 +550,8 @@ def test_forged_verdict_headers_are_replaced(postfix):
         "x-virus-scanned: by nobody\r\nX-Other: kept\r\n"))
     postfix.wait(lambda: _in_mailbox(postfix, msgid),
                  "message not in the mailbox")
+    # the filter logs after it re-injected: wait for it to end
+    postfix.wait(lambda: _queue_empty(postfix), "queue not empty")
     assert_verdict_headers(postfix, msgid)
     assert "X-Other: kept" in postfix.delivered(msgid)
 
@@ -639,12 +645,20 @@ def test_state_file_is_the_pipe_users(postfix):
     create it itself."""
     st = os.stat(postfix.state)
     assert st.st_uid == pwd.getpwnam(PIPE_USER).pw_uid
-    before = postfix.state_next()
+    # no dead marks or errors left from the clamd-down test
+    os.truncate(postfix.state, 0)
     ids = [postfix.send("round robin %d" % i, b"Next one.\r\n")
-           for i in range(3)]
+           for i in range(4)]
     postfix.wait(lambda: all(_in_mailbox(postfix, m) for m in ids),
                  "messages not in the mailbox")
-    assert postfix.state_next() == before + 3, postfix.diag()
+    postfix.wait(lambda: _queue_empty(postfix), "queue not empty")
+    assert postfix.state_next() == 4, postfix.diag()
+    # both servers answered the pipe's user, neither failed
+    with open(postfix.state) as f:
+        words = [line.split()[0::2] for line in f]
+    servers = sorted(w[1] for w in words if w[0] == "ok")
+    assert servers == sorted(postfix.servers), (words, postfix.diag())
+    assert not [w for w in words if w[0] in ("dead", "error")], words
 
 
 def test_concurrent_filters_keep_each_message_apart(postfix, clamhook):
