@@ -4,9 +4,11 @@ busybox sh.  clamhook is a stand-in script here (the hooks are tested with
 the real binary and clamd in tests/integration)."""
 
 import os
+import pathlib
 import pwd
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -19,13 +21,15 @@ BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 
 
 @pytest.fixture
-def fake(tmp_path):
-    """A clamhook that logs its arguments and exits $PING / $CHECK (0 for
-    --status)."""
-    log = tmp_path / "calls"
-    path = tmp_path / "clamhook"
+def fake():
+    """A clamhook that logs its arguments and user, and exits $PING /
+    $CHECK (0 for --status); in a folder CLAMHOOK_USER reaches."""
+    d = tempfile.mkdtemp(prefix="chboard", dir="/tmp")
+    os.chmod(d, 0o755)
+    log = pathlib.Path(d, "calls")
+    path = pathlib.Path(d, "clamhook")
     path.write_text("""#!/bin/sh
-echo "$* config=$CLAMHOOK_CONFIG" >>%s
+echo "$* config=$CLAMHOOK_CONFIG user=$(id -un)" >>%s
 case $1 in
 --ping) exit "${PING:-0}" ;;
 --status) exit 0 ;;
@@ -35,7 +39,10 @@ esac
 exit 64
 """ % log)
     path.chmod(0o755)
-    return path, log
+    log.touch()
+    log.chmod(0o666)
+    yield path, log
+    shutil.rmtree(d)
 
 
 def init(fake, tmp_path, action, **env):
@@ -47,7 +54,7 @@ def init(fake, tmp_path, action, **env):
     e.update(env)
     r = subprocess.run([BUSYBOX, "sh", INIT, action], env=e,
                        capture_output=True, text=True, timeout=30)
-    calls = log.read_text().splitlines() if log.exists() else []
+    calls = log.read_text().splitlines()
     return r, calls
 
 
@@ -56,7 +63,8 @@ def test_start_checks_creates_and_pings(fake, tmp_path):
     assert r.returncode == 0, r
     assert r.stdout == "Starting clamhook: OK\n"
     ini = str(tmp_path / "x.ini")
-    assert calls == ["--check-config config=" + ini, "--ping config=" + ini]
+    assert calls == ["--check-config config=%s user=root" % ini,
+                     "--ping config=%s user=root" % ini]
     q = tmp_path / "q"
     assert q.is_dir() and q.stat().st_mode & 0o777 == 0o700
 
@@ -71,7 +79,9 @@ def test_start_prepares_for_the_hooks_user(fake, tmp_path):
     r, calls = init(fake, tmp_path, "start", STATE=str(state),
                     CLAMHOOK_DEFAULTS=str(defaults))
     assert (r.returncode, r.stdout) == (0, "Starting clamhook: OK\n"), r
-    assert [c.split()[0] for c in calls] == ["--check-config", "--ping"]
+    # the ping as the user: what root alone may reach fails at boot
+    assert [(c.split()[0], c.split()[-1]) for c in calls] == [
+        ("--check-config", "user=root"), ("--ping", "user=nobody")]
     nobody = pwd.getpwnam("nobody").pw_uid
     st = (tmp_path / "q2").stat()
     assert (st.st_uid, st.st_mode & 0o777) == (nobody, 0o700)
@@ -90,8 +100,18 @@ def test_start_fails_for_a_user_that_does_not_exist(fake, tmp_path):
 
 def test_start_fails_when_clamd_does_not_answer(fake, tmp_path):
     r, calls = init(fake, tmp_path, "start", PING="75")
-    assert r.returncode == 1, r
-    assert "FAIL (clamd does not answer" in r.stdout
+    assert (r.returncode, r.stdout) == (1, "Starting clamhook: FAIL (clamd "
+                                        "does not answer; mail is deferred "
+                                        "until it does)\n"), r
+
+
+def test_start_fails_when_clamd_does_not_answer_the_user(fake, tmp_path):
+    r, calls = init(fake, tmp_path, "start", PING="75",
+                    CLAMHOOK_USER="nobody")
+    assert (r.returncode, r.stdout) == (1, "Starting clamhook: FAIL (clamd "
+                                        "does not answer user nobody; mail "
+                                        "is deferred until it does)\n"), r
+    assert calls[-1].endswith(" user=nobody"), calls
 
 
 def test_start_fails_on_a_bad_config_without_pinging(fake, tmp_path):
