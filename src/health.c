@@ -331,7 +331,7 @@ read_state(const struct conf *c, struct state *s)
 	}
 	if (state_read(fd, c->state_file, s, &w) < 0)
 		log_warn("%s: counts start again at the next message", w.text);
-	state_unlock(fd);
+	state_close(fd);
 	return 0;
 }
 

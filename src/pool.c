@@ -179,6 +179,12 @@ resolve_by(struct pool *p, ms_t deadline, struct why *w)
  * large (a table of every server) and seldom filled; a run is one thread.
  */
 static struct state state;
+/*
+ * The state file, open from a run's first update to its end: each later
+ * update only locks it again (an open is the dearest call of the few an
+ * update costs, and a run with several servers makes two or more).
+ */
+static int state_fd = -1;
 /* The lock could not be had once: the run waits for it no more. */
 static int state_unusable;
 
@@ -194,7 +200,13 @@ lock_state(const struct conf *c, ms_t wait, ms_t deadline, struct state *s)
 
 	if (state_unusable)
 		deadline = 0;		/* one try */
-	if ((fd = state_lock(c->state_file, 0, wait, deadline, &w)) < 0) {
+	if (state_fd < 0)
+		fd = state_fd = state_lock(c->state_file, 0, wait, deadline,
+		    &w);
+	else if ((fd = state_relock(state_fd, c->state_file, wait, deadline,
+	    &w)) == 0)
+		fd = state_fd;
+	if (fd < 0) {
 		log_warn("%s (ignored)", w.text);
 		state_unusable = 1;
 		return -1;
@@ -204,7 +216,8 @@ lock_state(const struct conf *c, ms_t wait, ms_t deadline, struct state *s)
 	return fd;
 }
 
-/* save_state: s written to the locked file fd, which is unlocked. */
+/* save_state: s written to the locked file fd, which is unlocked (kept
+ * open). */
 static void
 save_state(const struct conf *c, int fd, const struct state *s)
 {

@@ -29,12 +29,17 @@ int
 state_lock(const char *path, int readonly, ms_t wait, ms_t deadline,
     struct why *w)
 {
-	/* No O_CLOEXEC: clamhook runs no program (see io.h). */
-	int fd = open(path, (readonly ? O_RDONLY : O_RDWR | O_CREAT) |
-	    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0644);
-	ms_t until = -1;	/* set at the first wait: most runs never wait */
+	/*
+	 * No O_CLOEXEC: clamhook runs no program (see io.h).  O_CREAT only
+	 * when the file is missing: it would lock the folder on every run.
+	 */
+	int flags = (readonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY;
+	int fd = open(path, flags);
 	struct stat st;
 
+	if (fd < 0 && errno == ENOENT && !readonly)
+		fd = open(path, flags | O_CREAT, 0644);
 	if (fd < 0) {
 		int err = errno;
 
@@ -46,6 +51,19 @@ state_lock(const char *path, int readonly, ms_t wait, ms_t deadline,
 		close(fd);
 		return why_set(w, "state file %s: not a regular file", path);
 	}
+	if (state_relock(fd, path, wait, deadline, w) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+state_relock(int fd, const char *path, ms_t wait, ms_t deadline,
+    struct why *w)
+{
+	ms_t until = -1;	/* set at the first wait: most runs never wait */
+
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int err = errno;
 
@@ -57,17 +75,22 @@ state_lock(const char *path, int readonly, ms_t wait, ms_t deadline,
 				continue;
 			}
 		}
-		close(fd);
 		if (err == EWOULDBLOCK)
 			return why_set(w, "state file %s: cannot lock: busy",
 			    path);
 		return why_errno(w, err, "state file %s: cannot lock", path);
 	}
-	return fd;
+	return 0;
 }
 
 void
 state_unlock(int fd)
+{
+	(void)flock(fd, LOCK_UN);
+}
+
+void
+state_close(int fd)
 {
 	close(fd);	/* releases the lock */
 }
@@ -180,7 +203,7 @@ int
 state_read(int fd, const char *path, struct state *s, struct why *w)
 {
 	char buf[STATE_CHUNK + 1], *line, *nl;
-	size_t have = 0;
+	size_t have = 0, ask;
 	ssize_t n;
 	int first = 1;
 
@@ -188,8 +211,8 @@ state_read(int fd, const char *path, struct state *s, struct why *w)
 	state_empty(s);
 	s->size = 0;
 	do {
-		if ((n = pread(fd, buf + have, STATE_CHUNK - have,
-		    s->size)) < 0) {
+		ask = STATE_CHUNK - have;
+		if ((n = pread(fd, buf + have, ask, s->size)) < 0) {
 			s->size = -1;
 			return why_errno(w, errno, "state file %s", path);
 		}
@@ -208,7 +231,12 @@ state_read(int fd, const char *path, struct state *s, struct why *w)
 		memmove(buf, line, have + 1);
 		if (have == STATE_CHUNK)
 			goto corrupt;	/* a line longer than any written */
-	} while (n > 0);
+		/*
+		 * A read of a regular file (state_lock made sure) short of
+		 * what it asked ends at the end of the file: no read of 0
+		 * bytes to be told so.
+		 */
+	} while ((size_t)n == ask);
 	if (one_line(buf, &first, s) == 0)	/* the last, unended */
 		return 0;
 corrupt:
@@ -239,17 +267,27 @@ flush(struct put *p)
 	p->o = 0;
 }
 
-/* put: one line (at most STATE_LINE_MAX bytes) to p. */
+/*
+ * put: one line (at most STATE_LINE_MAX bytes) to p; what is gathered is
+ * written first when the line does not fit after it, so a file of a
+ * chunk or less is one write.
+ */
 __attribute__((format(printf, 2, 3)))
 static void
 put(struct put *p, const char *fmt, ...)
 {
-	va_list ap;
+	va_list ap, again;
+	size_t n;
 
-	if (STATE_CHUNK - p->o <= STATE_LINE_MAX)
-		flush(p);
 	va_start(ap, fmt);
-	p->o += (size_t)fmt_v(p->buf + p->o, STATE_CHUNK - p->o, fmt, ap);
+	va_copy(again, ap);
+	n = (size_t)fmt_v(p->buf + p->o, STATE_CHUNK - p->o, fmt, ap);
+	if (n >= STATE_CHUNK - p->o) {
+		flush(p);
+		n = (size_t)fmt_v(p->buf, STATE_CHUNK, fmt, again);
+	}
+	p->o += n;
+	va_end(again);
 	va_end(ap);
 }
 

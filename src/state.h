@@ -59,14 +59,21 @@ struct state {
 /*
  * state_lock: open path (created 0644 when missing, never through a
  * symlink) and lock it, waiting for another holder wait milliseconds at
- * most, and never past deadline (0: one try).  Returns the descriptor, which state_unlock closes, or -1 with w
- * set.  With readonly, the file is opened to read only, never made:
- * errno ENOENT (and w) when it does not exist.
+ * most, and never past deadline (0: one try).  Returns the descriptor,
+ * or -1 with w set.  With readonly, the file is opened to read only,
+ * never made: errno ENOENT (and w) when it does not exist.
+ * state_relock locks fd, which state_lock opened, again (0 or -1 with w
+ * set); state_unlock releases the lock, keeping fd open for the next
+ * update of the same run; state_close releases it and closes fd.
  */
 #define STATE_LOCK_MS 1000	/* the longest wait, at start */
 #define STATE_MARK_MS 20	/* the longest wait for a mark */
 int state_lock(const char *path, int readonly, ms_t wait, ms_t deadline,
     struct why *w);
+int state_relock(int fd, const char *path, ms_t wait, ms_t deadline,
+    struct why *w);
+void state_unlock(int fd);
+void state_close(int fd);
 
 /*
  * state_read: the locked file into s.  An empty file is a new state.
@@ -81,9 +88,6 @@ int state_read(int fd, const char *path, struct state *s, struct why *w);
  */
 int state_write(int fd, const char *path, const struct state *s,
     struct why *w);
-
-/* state_unlock: release the lock and close fd. */
-void state_unlock(int fd);
 
 /*
  * state_server: the entry of server name, NULL when there is none; with

@@ -4,12 +4,16 @@
  * so a table of every server, far longer than a piece, must come back as
  * it went in, whatever line meets a piece's end; an older file loads; a
  * corrupt one (a NUL, a line longer than any written, a bad word) loads as
- * an empty state; and a write shorter than the file truncates it.
+ * an empty state; a write shorter than the file truncates it; and the
+ * lock is released and taken again on a descriptor kept open.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "state.h"
@@ -211,6 +215,63 @@ START_TEST(test_write_truncates)
 }
 END_TEST
 
+/* holds: another open file description cannot take the lock now. */
+static int
+holds(void)
+{
+	int other = open(path, O_RDWR);
+	int busy;
+
+	ck_assert_int_ge(other, 0);
+	busy = flock(other, LOCK_EX | LOCK_NB) < 0;
+	close(other);
+	return busy;
+}
+
+START_TEST(test_lock_kept_open)
+{
+	struct why w;
+	struct stat st;
+	int a;
+
+	/* missing: made, 0644 */
+	unlink(path);
+	ck_assert_int_lt(state_lock(path, 1, 0, 0, &w), 0);
+	ck_assert_int_ge(a = state_lock(path, 0, 0, 0, &w), 0);
+	ck_assert_int_eq(fstat(a, &st), 0);
+	ck_assert(S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0644);
+	ck_assert(holds());
+	/* unlocked, open for the run's next update, and locked again */
+	state_unlock(a);
+	ck_assert(!holds());
+	ck_assert_int_eq(state_relock(a, path, 0, 0, &w), 0);
+	ck_assert(holds());
+	/* busy elsewhere: one try, then a wait, each named */
+	state_unlock(a);
+	{
+		int b = state_lock(path, 0, 0, 0, &w);
+		char busy[64];
+
+		ck_assert_int_ge(b, 0);
+		snprintf(busy, sizeof(busy), "state file %s: cannot lock: busy",
+		    path);
+		ck_assert_int_lt(state_relock(a, path, 0, 0, &w), 0);
+		ck_assert_str_eq(w.text, busy);
+		ck_assert_int_lt(state_relock(a, path, 30, IO_NEVER, &w), 0);
+		ck_assert_str_eq(w.text, busy);
+		state_close(b);
+	}
+	ck_assert_int_eq(state_relock(a, path, 0, 0, &w), 0);
+	state_close(a);
+	ck_assert(!holds());
+	/* never a folder (to write: open's EISDIR), never a device */
+	ck_assert_int_lt(state_lock("/tmp", 1, 0, 0, &w), 0);
+	ck_assert_str_eq(w.text, "state file /tmp: not a regular file");
+	ck_assert_int_lt(state_lock("/dev/null", 0, 0, 0, &w), 0);
+	ck_assert_str_eq(w.text, "state file /dev/null: not a regular file");
+}
+END_TEST
+
 static Suite *
 state_suite(void)
 {
@@ -223,6 +284,7 @@ state_suite(void)
 	tcase_add_test(tc, test_older_and_unended);
 	tcase_add_test(tc, test_corrupt);
 	tcase_add_test(tc, test_write_truncates);
+	tcase_add_test(tc, test_lock_kept_open);
 	suite_add_tcase(s, tc);
 	return s;
 }
