@@ -159,6 +159,7 @@ struct parse {
 	int fd;
 	int eof;			/* read() returned 0 */
 	size_t inpos, inlen;		/* in[inpos..inlen) not yet taken */
+	off_t total;			/* bytes read */
 	const char *name;		/* of the file, for messages */
 	struct why *w;
 	int failed;			/* w holds the first error */
@@ -848,6 +849,7 @@ next_char(struct parse *p)
 		}
 		p->inpos = 0;
 		p->inlen = (size_t)n;
+		p->total += n;
 	}
 	return (unsigned char)p->in[p->inpos++];
 }
@@ -1129,7 +1131,6 @@ conf_load_fd(struct conf *c, int fd, const char *name, struct why *w)
 {
 	struct parse p;
 	int has_section, has_option, r;
-	off_t start;
 
 	conf_defaults(c);
 	c->file = name;
@@ -1140,14 +1141,17 @@ conf_load_fd(struct conf *c, int fd, const char *name, struct why *w)
 	p.name = name;
 	p.w = w;
 
-	if ((start = lseek(fd, 0, SEEK_CUR)) < 0)
-		return why_errno(w, errno, "%s: cannot read", name);
 	if (prescan(&p, &has_section, &has_option) < 0)
 		return why_errno(w, errno, "%s: cannot read", name);
-	if (lseek(fd, start, SEEK_SET) < 0)
-		return why_errno(w, errno, "%s: cannot read", name);
-	p.eof = 0;
-	p.inpos = p.inlen = 0;
+	/* Read again from the start: a file that fit in is still there. */
+	if (p.eof && p.total == (off_t)p.inlen) {
+		p.inpos = 0;
+	} else {
+		if (lseek(fd, -p.total, SEEK_CUR) < 0)
+			return why_errno(w, errno, "%s: cannot read", name);
+		p.eof = 0;
+		p.inpos = p.inlen = 0;
+	}
 	p.lineno = 0;
 	if (!has_section && has_option) {
 		p.sun = c->sun = 1;

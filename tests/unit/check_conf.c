@@ -1206,6 +1206,59 @@ START_TEST(test_set)
 }
 END_TEST
 
+/*
+ * The file is read twice (the first pass tells INI from a Sun option
+ * file): from where the descriptor stood, kept in memory when it fits
+ * the 1 KiB buffer, else read again; so a pipe serves up to 1 KiB.
+ */
+START_TEST(test_read_twice)
+{
+	static char big[4096];
+	const char *small = "[clamd]\nserver = a.example:1\n";
+	struct conf c;
+	struct why w;
+	int fds[2];
+	size_t n;
+
+	/* comments push the file past the buffer */
+	n = (size_t)snprintf(big, sizeof(big), "[clamd]\n");
+	while (n < 2000)
+		n += (size_t)snprintf(big + n, sizeof(big) - n,
+		    "; %70s\n", "a comment");
+	snprintf(big + n, sizeof(big) - n, "server = b.example:2\n");
+	for (int i = 0; i < 2; i++) {
+		const char *t = i == 0 ? small : big;
+		FILE *f = tmpfile();
+
+		ck_assert_ptr_nonnull(f);
+		fputs("junk before the start\n", f);
+		fputs(t, f);
+		fflush(f);
+		ck_assert_int_eq(lseek(fileno(f), 22, SEEK_SET), 22);
+		ck_assert_msg(conf_load_fd(&c, fileno(f), "t.ini", &w) == 0,
+		    "%s", w.text);
+		ck_assert_str_eq(c.server[0].host, i == 0 ? "a.example" :
+		    "b.example");
+		fclose(f);
+		/* through a pipe */
+		ck_assert_int_eq(pipe(fds), 0);
+		ck_assert_int_eq(write(fds[1], t, strlen(t)),
+		    (ssize_t)strlen(t));
+		close(fds[1]);
+		if (i == 0) {
+			ck_assert_int_eq(conf_load_fd(&c, fds[0], "p.ini", &w),
+			    0);
+		} else {
+			ck_assert_int_lt(conf_load_fd(&c, fds[0], "p.ini", &w),
+			    0);
+			ck_assert_str_eq(w.text, "p.ini: cannot read: "
+			    "Illegal seek");
+		}
+		close(fds[0]);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1241,6 +1294,7 @@ main(void)
 	tcase_add_test(t, test_stream_needs_max_size);
 	tcase_add_test(t, test_output_room_for_temporary);
 	tcase_add_test(t, test_set);
+	tcase_add_test(t, test_read_twice);
 	suite_add_tcase(s, t);
 	r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);
