@@ -180,52 +180,59 @@ resolve_by(struct pool *p, ms_t deadline, struct why *w)
  */
 static struct state state;
 /*
- * The state file, open from a run's first update to its end: each later
- * update only locks it again (an open is the dearest call of the few an
- * update costs, and a run with several servers makes two or more).
+ * The state file, open from a run's first update to its last (the counts,
+ * pool_record): each update between only locks it again (an open is the
+ * dearest call of the few an update costs, and a run with several
+ * servers makes two or more).
  */
 static int state_fd = -1;
 /* The lock could not be had once: the run waits for it no more. */
 static int state_unusable;
 
 /*
- * lock_state: the state file locked (waiting wait ms at most, never past
- * deadline) and read, or -1 (a warning logged).
+ * lock_state: the state file (state_fd) locked, waiting wait ms at most,
+ * never past deadline, and read into s.  Returns 0, or -1 (a warning
+ * logged).
  */
 static int
 lock_state(const struct conf *c, ms_t wait, ms_t deadline, struct state *s)
 {
 	struct why w;
-	int fd;
+	int r;
 
 	if (state_unusable)
 		deadline = 0;		/* one try */
 	if (state_fd < 0)
-		fd = state_fd = state_lock(c->state_file, 0, wait, deadline,
-		    &w);
-	else if ((fd = state_relock(state_fd, c->state_file, wait, deadline,
-	    &w)) == 0)
-		fd = state_fd;
-	if (fd < 0) {
+		r = state_fd = state_lock(c->state_file, 0, wait, deadline, &w);
+	else
+		r = state_relock(state_fd, c->state_file, wait, deadline, &w);
+	if (r < 0) {
 		log_warn("%s (ignored)", w.text);
 		state_unusable = 1;
 		return -1;
 	}
-	if (state_read(fd, c->state_file, s, &w) < 0)
+	if (state_read(state_fd, c->state_file, s, &w) < 0)
 		log_warn("%s (ignored)", w.text);
-	return fd;
+	return 0;
 }
 
-/* save_state: s written to the locked file fd, which is unlocked (kept
- * open). */
+/*
+ * save_state: s written to the locked state file, which is unlocked, and
+ * closed when the run is done with it.
+ */
 static void
-save_state(const struct conf *c, int fd, const struct state *s)
+save_state(const struct conf *c, const struct state *s, int done)
 {
 	struct why w;
 
-	if (state_write(fd, c->state_file, s, &w) < 0)
+	if (state_write(state_fd, c->state_file, s, &w) < 0)
 		log_warn("%s", w.text);
-	state_unlock(fd);
+	if (done) {
+		state_close(state_fd);
+		state_fd = -1;
+	} else {
+		state_unlock(state_fd);
+	}
 }
 
 /*
@@ -239,15 +246,14 @@ load_state(struct pool *p, ms_t deadline)
 {
 	const struct conf *c = p->c;
 	struct state *s = &state;
-	int fd;
 
-	if ((fd = lock_state(c, STATE_LOCK_MS, deadline, s)) < 0)
+	if (lock_state(c, STATE_LOCK_MS, deadline, s) < 0)
 		return 0;
 	if (c->balance == BALANCE_ROUND_ROBIN) {
 		s->next++;
-		save_state(c, fd, s);
+		save_state(c, s, 0);
 	} else {
-		state_unlock(fd);
+		state_unlock(state_fd);
 	}
 	for (int i = 0; i < p->n; i++)
 		p->dead_until[i] = state_dead_until(s, p->addr[i].name);
@@ -324,13 +330,12 @@ pool_failed(struct pool *p, int i, const char *why)
 	long long now = io_wall(), was;
 	struct state_server *e;
 	struct state *s = &state;
-	int fd;
 
 	remember(p, i, why);
 	if (c->state_file[0] == '\0' || p->n < 2 || p->probe)
 		return;
 	/* Briefly: a lock held elsewhere never costs the next server. */
-	if ((fd = lock_state(c, STATE_MARK_MS, IO_NEVER, s)) < 0)
+	if (lock_state(c, STATE_MARK_MS, IO_NEVER, s) < 0)
 		return;
 	if ((e = state_server(s, p->addr[i].name, 1)) != NULL) {
 		was = e->dead_until;
@@ -340,7 +345,7 @@ pool_failed(struct pool *p, int i, const char *why)
 			log_warn("%s: marked dead for %u s (retry_dead_s)",
 			    p->addr[i].name, c->retry_dead_s);
 	}
-	save_state(c, fd, s);
+	save_state(c, s, 0);
 	p->dead_until[i] = now + c->retry_dead_s;
 }
 
@@ -350,14 +355,13 @@ pool_answered(struct pool *p, int i, const char *error)
 	const struct conf *c = p->c;
 	struct state_server *e;
 	struct state *s = &state;
-	int fd;
 
 	p->ok_at[i] = io_wall();
 	if (error != NULL)
 		remember(p, i, error);
 	if (c->state_file[0] == '\0' || p->n < 2 || p->dead_until[i] == 0)
 		return;
-	if ((fd = lock_state(c, STATE_MARK_MS, IO_NEVER, s)) < 0)
+	if (lock_state(c, STATE_MARK_MS, IO_NEVER, s) < 0)
 		return;
 	e = state_server(s, p->addr[i].name, 0);
 	if (e != NULL && e->dead_until != 0) {
@@ -365,7 +369,7 @@ pool_answered(struct pool *p, int i, const char *error)
 		log_warn("%s: answers again: dead mark cleared",
 		    p->addr[i].name);
 	}
-	save_state(c, fd, s);
+	save_state(c, s, 0);
 	p->dead_until[i] = 0;
 }
 
@@ -375,11 +379,10 @@ pool_record(const struct conf *c, const struct pool *p,
 {
 	struct state_server *e;
 	struct state *s = &state;
-	int fd;
 
 	if (c->state_file[0] == '\0')
 		return;
-	if ((fd = lock_state(c, STATE_LOCK_MS, deadline, s)) < 0)
+	if (lock_state(c, STATE_LOCK_MS, deadline, s) < 0)
 		return;
 	state_count(s, n);
 	for (int i = 0; p != NULL && i < p->n; i++) {
@@ -394,5 +397,5 @@ pool_record(const struct conf *c, const struct pool *p,
 			strcpy(e->error, p->error[i]);
 		}
 	}
-	save_state(c, fd, s);
+	save_state(c, s, 1);
 }
