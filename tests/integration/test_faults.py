@@ -714,11 +714,26 @@ def test_process_eintr_and_short_writes(clamhook, tmp_path, transport):
 
 
 def _signal_when(live, ready, timeout=10):
-    """Wait until ready() (clamhook at the stage), then SIGTERM it."""
-    assert support.wait_for(ready, timeout), "stage not reached"
+    """Wait until ready(live) (clamhook at the stage), then SIGTERM it."""
+    assert support.wait_for(lambda: ready(live), timeout), \
+        "stage not reached"
     time.sleep(0.3)
     assert live.proc.poll() is None, "clamhook ended before the signal"
     support.send_signal(live.pid, signal.SIGTERM)
+
+
+def _connecting(live):
+    """clamhook has a TCP socket in SYN_SENT: it waits in connect (its
+    handlers are set by then, however slowly it started)."""
+    pid = live.pid
+    try:
+        mine = {os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                for fd in os.listdir("/proc/%d/fd" % pid)}
+        with open("/proc/%d/net/tcp" % pid) as f:
+            rows = [line.split() for line in f.readlines()[1:]]
+    except OSError:
+        return False
+    return any(r[3] == "02" and "socket:[%s]" % r[9] in mine for r in rows)
 
 
 def _events(peer, ev):
@@ -739,12 +754,11 @@ def test_process_sigterm_at_stage(clamhook, tmp_path, stage):
                     else support.mail_plain())
     with Peer(steps, rcvbuf=4096, max_seconds=40) as peer:
         if stage == "connect":
-            t0 = time.monotonic()
-            ready = lambda: time.monotonic() - t0 > 0.7     # noqa: E731
+            ready = _connecting
         elif stage == "sending":
-            ready = lambda: _events(peer, "command")        # noqa: E731
+            ready = lambda live: _events(peer, "command")   # noqa: E731
         else:
-            ready = lambda: _events(peer, "instream")       # noqa: E731
+            ready = lambda live: _events(peer, "instream")  # noqa: E731
         r = clamhook([msg], timeout=30,
                      on_start=lambda live: _signal_when(live, ready),
                      config=out_config(path, clamd={
@@ -763,19 +777,17 @@ def test_process_sigterm_waiting_for_fifo_reader(clamhook, tmp_path):
     fifo = tmp_path / "verdict.fifo"
     os.mkfifo(str(fifo))
 
-    def ready(live):
+    def napping(live):
         # the scan is done and clamhook naps between opens of the FIFO
         # (nanosleep: nothing else in clamhook sleeps)
-        def napping():
-            try:
-                with open("/proc/%d/wchan" % live.pid) as f:
-                    return "sleep" in f.read()
-            except OSError:
-                return False
-        return napping
+        try:
+            with open("/proc/%d/wchan" % live.pid) as f:
+                return "sleep" in f.read()
+        except OSError:
+            return False
 
     r = clamhook([], input=support.mail_plain(), timeout=30,
-                 on_start=lambda live: _signal_when(live, ready(live)),
+                 on_start=lambda live: _signal_when(live, napping),
                  config=out_config(fifo, clamd={"timeout_ms": 25000}))
     assert not r.timed_out, r
     assert r.status == 75, r
