@@ -719,6 +719,30 @@ def wait_for(predicate, timeout, interval=0.02):
         time.sleep(interval)
 
 
+_START_COST = []
+
+
+def start_cost():
+    """Seconds a run spends before clamhook's own clock starts: what the
+    runner adds ($CLAMHOOK_RUNNER; valgrind's start-up takes about half a
+    second, more on a loaded machine).  The slowest of three `--version`
+    runs, measured once; an upper bound on a deadline adds it, since a
+    deadline counts from clamhook's start, not from the spawn."""
+    if not _START_COST:
+        argv = os.environ.get("CLAMHOOK_RUNNER", "").split() + [
+            os.environ.get("CLAMHOOK_BIN") or os.path.join(
+                os.path.dirname(os.path.dirname(os.path.dirname(
+                    os.path.abspath(__file__)))), "clamhook"), "--version"]
+        worst = 0.0
+        for _ in range(3):
+            t = time.monotonic()
+            subprocess.run(argv, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60)
+            worst = max(worst, time.monotonic() - t)
+        _START_COST.append(worst)
+    return _START_COST[0]
+
+
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
     """A TCP port nobody listens on right now (bound then released)."""
     with socket.socket(family, socket.SOCK_STREAM) as s:

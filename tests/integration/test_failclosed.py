@@ -18,7 +18,8 @@ import support
 from eicar import eicar
 
 STALE = b"Virus-Test: False\n"       # an earlier run's clean verdict
-SLACK = 1.2                          # seconds allowed past a deadline
+# seconds allowed past a deadline, with what a runner adds at start
+SLACK = 1.2 + support.start_cost()
 
 
 def stale_verdict(tmp_path, name="verdict"):
@@ -433,4 +434,4 @@ def test_held_lock_costs_no_turn(clamhook, clamd, tmp_path):
     assert r.status == 1, r
     assert r.out.startswith(b"Virus-Test: True ; "), r
     support.assert_error_line(r.err, "cannot lock: busy (ignored)")
-    assert r.elapsed <= 2.0, r
+    assert r.elapsed <= 2.0 + support.start_cost(), r

@@ -25,7 +25,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "peer"))
 from hostile import Peer  # noqa: E402
 
 STALE = b"Virus-Test: False\n"      # mode 2: what a clean scan writes
-SLACK = 1.2                         # seconds allowed past a deadline
+# seconds allowed past a deadline, with what a runner adds at start
+SLACK = 1.2 + support.start_cost()
 BUSYBOX = shutil.which("busybox")
 
 
@@ -587,7 +588,7 @@ def test_drip_reply_within_deadline(clamhook):
              r"drip 100 'stream: OK\0'; close", timeout_ms=5000)
     assert o.status == 0, o
     assert o.verdict == b"Virus-Test: False\n" and o.rewritten, o
-    assert 0.9 <= o.elapsed <= 3, o
+    assert 0.9 <= o.elapsed <= 2 + SLACK, o
 
 
 def test_unix_listen_queue_full(clamhook):
